@@ -1,0 +1,38 @@
+# make lab  : set up (first time) and open JupyterLab at notebook 00
+# make test : set up (first time) and run the tests (ruff, unit tests, every notebook in smoke)
+# make run  : set up (first time) and run every notebook headlessly in the class profile
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.labkit-installed
+export OMP_WAIT_POLICY := PASSIVE
+export TF_CPP_MIN_LOG_LEVEL := 2
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: setup lab run test doctor clean-runs
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11) and "labkit needs Python 3.11: install it, or run make PYTHON=/path/to/python3.11")'
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name labkit --display-name "Python (labkit)" >/dev/null
+	touch $@
+
+setup: $(STAMP)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks/00_setup_and_baseline.ipynb
+
+run: $(STAMP)
+	$(BIN)/labkit run --profile class
+
+test: $(STAMP)
+	$(BIN)/ruff check labkit tests
+	$(BIN)/python -m pytest
+
+doctor: $(STAMP)
+	$(BIN)/labkit doctor
+
+clean-runs:
+	rm -rf runs

@@ -1,0 +1,15 @@
+"""labkit: the plumbing behind the notebooks (data, models, runtimes, targets, benchmarks,
+parity, the results ledger, plots). The techniques themselves stay visible in the notebooks."""
+
+import os
+
+# ONNX Runtime and OpenMP worker threads must not spin between calls, or they starve
+# whichever runtime is measured next in the same process. Set before torch/ORT start threads.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from labkit import bench, data, export, ledger, models, parity, plots, profiles, runtimes, targets, train, widgets  # noqa: E402,I001
+from labkit.session import Session, start  # noqa: E402
+
+__all__ = ["Session", "bench", "data", "export", "ledger", "models", "parity", "plots", "profiles", "runtimes", "start",
+           "targets", "train", "widgets"]
+__version__ = "0.1.0"

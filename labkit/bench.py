@@ -1,0 +1,119 @@
+"""Honest latency measurement: warm-up, a machine-load check, variants interleaved across rounds,
+percentiles with spread, throughput."""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from functools import partial
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from labkit.targets import cpu_count
+
+
+@dataclass(frozen=True)
+class LatencyStats:
+    """Per-call latency of one variant at one batch size, in milliseconds."""
+
+    variant: str
+    batch: int
+    n: int
+    p50: float
+    p90: float
+    p99: float
+    iqr: float
+    mean: float
+    throughput_sps: float
+    samples: tuple[float, ...]
+
+    def as_row(self) -> dict:
+        row = asdict(self)
+        row.pop("samples")
+        return row
+
+
+def machine_load() -> float | None:
+    """1-minute load average per core (None where the OS does not report it)."""
+    try:
+        return os.getloadavg()[0] / cpu_count()
+    except (AttributeError, OSError):
+        return None
+
+
+def check_load(threshold: float = 0.5) -> float | None:
+    """Warn when other work is likely to disturb timings."""
+    load = machine_load()
+    if load is not None and load > threshold:
+        warnings.warn(
+            f"the machine is busy (load {load:.2f} per core); timings will be noisy. "
+            "Close other notebooks or wait, then re-run this cell.",
+            stacklevel=2,
+        )
+    return load
+
+
+def summarize(variant: str, batch: int, samples_ms: list[float]) -> LatencyStats:
+    a = np.asarray(samples_ms, dtype=float)
+    p25, p50, p75, p90, p99 = np.percentile(a, [25, 50, 75, 90, 99])
+    return LatencyStats(variant, batch, len(a), float(p50), float(p90), float(p99), float(p75 - p25),
+                        float(a.mean()), float(batch / (p50 / 1000.0)), tuple(a.tolist()))
+
+
+def time_call(fn: Callable[[], object], repeats: int) -> list[float]:
+    """Milliseconds per call, one sample per call."""
+    out = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - t0) * 1000.0)
+    return out
+
+
+def compare(
+    variants: dict[str, Callable[[np.ndarray], object]],
+    inputs: dict[int, np.ndarray],
+    rounds: int = 5,
+    repeats: int = 10,
+    warmup: int = 3,
+    min_round_ms: float = 0.0,
+    seed: int = 0,
+    progress: bool = True,
+) -> dict[tuple[str, int], LatencyStats]:
+    """Time every variant at every batch size in `inputs` ({batch: array}).
+
+    Each round visits the variants in a fresh random order, so drift in machine speed spreads
+    over all of them instead of favouring whichever ran first. `min_round_ms` raises `repeats`
+    for very fast calls so each round lasts long enough to be meaningful.
+    """
+    check_load()
+    rng = random.Random(seed)
+    samples: dict[tuple[str, int], list[float]] = {(v, b): [] for v in variants for b in inputs}
+    plan = {}
+    for (v, b) in samples:
+        fn, x = variants[v], inputs[b]
+        for _ in range(warmup):
+            fn(x)
+        per_call = max(time_call(partial(fn, x), 1)[0], 1e-3)
+        plan[(v, b)] = max(repeats, int(min_round_ms / per_call))
+    keys = list(samples)
+    for _ in tqdm(range(rounds), desc="benchmark", leave=False, disable=not progress):
+        rng.shuffle(keys)
+        for v, b in keys:
+            fn, x = variants[v], inputs[b]
+            samples[(v, b)] += time_call(partial(fn, x), plan[(v, b)])
+    return {k: summarize(k[0], k[1], s) for k, s in samples.items()}
+
+
+def table(results: dict[tuple[str, int], LatencyStats]):
+    """Results as a DataFrame: one row per variant and batch size."""
+    import pandas as pd
+
+    return pd.DataFrame([r.as_row() for r in results.values()]).rename(
+        columns={"p50": "latency_ms_p50", "p90": "latency_ms_p90", "p99": "latency_ms_p99", "iqr": "latency_ms_iqr"}
+    )

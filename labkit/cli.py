@@ -1,0 +1,84 @@
+"""The `labkit` command: run, report, doctor, train."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def _run(args) -> int:
+    from labkit import runner
+
+    notebooks = [runner.find_notebook(n) for n in args.notebooks] or runner.all_notebooks()
+    out = runner.run(notebooks, Path(args.out) if args.out else None, args.profile, args.target, args.seed,
+                     args.timeout)
+    summary = json.loads((out / "summary.json").read_text())
+    failed = [k for k, v in summary["notebooks"].items() if v["status"] != "ok"]
+    for name, r in summary["notebooks"].items():
+        print(f"{r['status']:6s} {r['seconds']:7.1f}s  {name}")
+    print(f"run folder: {out}\nreport:     {out / 'report.html'}")
+    return 1 if failed else 0
+
+
+def _report(args) -> int:
+    from labkit.report import write_report
+
+    print(write_report(args.run))
+    return 0
+
+
+def _doctor(args) -> int:
+    from labkit.doctor import run_doctor
+
+    return run_doctor()
+
+
+def _train(args) -> int:
+    import torch
+
+    from labkit.models import weights_dir
+    from labkit.teacher import train_teacher
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    manifest = train_teacher(Path(args.out) if args.out else weights_dir(), args.epochs, args.seed, args.force)
+    print(f"test accuracy {manifest['test_accuracy']:.2%} in {manifest['train_seconds']} s")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="labkit", description="the labkit command")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("run", help="execute notebooks headlessly into a run folder")
+    p.add_argument("notebooks", nargs="*", help="names, numbers (03) or paths; default: all")
+    p.add_argument("--profile", default="class", choices=["smoke", "class", "full"])
+    p.add_argument("--target", default="auto")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", help="a new or empty folder (default: a new folder under runs/)")
+    p.add_argument("--timeout", type=int, default=None, help="seconds allowed per cell")
+    p.set_defaults(fn=_run)
+    p = sub.add_parser("report", help="write report.html for a run folder")
+    p.add_argument("run")
+    p.set_defaults(fn=_report)
+    p = sub.add_parser("doctor", help="check versions, CPU flags, targets, data and the kernel")
+    p.set_defaults(fn=_doctor)
+    p = sub.add_parser("train", help="reproduce shipped weights")
+    p.add_argument("model", choices=["teacher"])
+    p.add_argument("--epochs", type=int, default=8)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--out", help="folder for teacher.pt and teacher.json (default: data/weights)")
+    p.add_argument("--force", action="store_true", help="replace existing weights")
+    p.set_defaults(fn=_train)
+    args = parser.parse_args(argv)
+    try:
+        return args.fn(args)
+    except (FileNotFoundError, FileExistsError, ValueError, RuntimeError) as err:
+        print(f"labkit {args.command}: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

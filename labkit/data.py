@@ -1,0 +1,157 @@
+"""Fashion-MNIST from the shipped IDX files: verified once, cached decoded, served as arrays,
+torch loaders or tf datasets."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from labkit.paths import cache_dir, data_dir
+
+CLASS_NAMES = (
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+)
+FILES = {
+    ("train", "images"): "train-images-idx3-ubyte.gz",
+    ("train", "labels"): "train-labels-idx1-ubyte.gz",
+    ("test", "images"): "t10k-images-idx3-ubyte.gz",
+    ("test", "labels"): "t10k-labels-idx1-ubyte.gz",
+}
+# Pixel statistics of the training set, used to normalise every input the kit feeds a model.
+MEAN, STD = 0.2860, 0.3530
+RESTORE_HINT = (
+    "Restore it with `git checkout -- data/fashion-mnist` (the kit ships these files), "
+    "or copy it from Debian's dataset-fashion-mnist package."
+)
+
+
+class DataError(RuntimeError):
+    """A shipped data file is missing, corrupt or unreadable."""
+
+
+@dataclass(frozen=True)
+class Split:
+    """Normalised images (N, 1, 28, 28) float32 and labels (N,) int64."""
+
+    x: np.ndarray
+    y: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def head(self, n: int | None) -> Split:
+        """The first `n` examples (all of them when `n` is None)."""
+        return self if n is None else Split(self.x[:n], self.y[:n])
+
+
+def dataset_dir() -> Path:
+    return data_dir() / "fashion-mnist"
+
+
+def expected_checksums() -> dict[str, str]:
+    sums = dataset_dir() / "SHA256SUMS"
+    if not sums.exists():
+        raise DataError(f"{sums} is missing, so the data cannot be verified. {RESTORE_HINT}")
+    pairs = (line.split() for line in sums.read_text().splitlines() if line.strip())
+    return {name: digest for digest, name in pairs}
+
+
+def verify_checksums() -> dict[str, str]:
+    """Hash every shipped file; raise DataError naming the first missing or corrupt one."""
+    expected = expected_checksums()
+    for name in FILES.values():
+        path = dataset_dir() / name
+        if not path.exists():
+            raise DataError(f"{path} is missing. {RESTORE_HINT}")
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        if digest != expected.get(name):
+            raise DataError(
+                f"{path} is corrupt: its SHA-256 is {digest[:12]}..., "
+                f"SHA256SUMS says {str(expected.get(name))[:12]}... {RESTORE_HINT}"
+            )
+    return expected
+
+
+def _read_idx(path: Path) -> np.ndarray:
+    try:
+        raw = gzip.decompress(path.read_bytes())
+    except (OSError, EOFError) as err:
+        raise DataError(f"{path} is not a readable gzip file ({err}). {RESTORE_HINT}") from err
+    ndim = raw[3]
+    dims = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
+    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+
+
+def _stamp() -> dict[str, list[int]]:
+    """Size and modification time of each source file: a changed file invalidates the cache."""
+    stamp = {}
+    for name in FILES.values():
+        path = dataset_dir() / name
+        if not path.exists():
+            raise DataError(f"{path} is missing. {RESTORE_HINT}")
+        st = path.stat()
+        stamp[name] = [st.st_size, st.st_mtime_ns]
+    return stamp
+
+
+def load_raw() -> dict[str, np.ndarray]:
+    """uint8 images and labels for both splits, verified on first use and cached decoded."""
+    cache = cache_dir() / "fashion-mnist.npz"
+    meta = cache.with_suffix(".json")
+    stamp = _stamp()
+    if cache.exists() and meta.exists() and json.loads(meta.read_text()) == stamp:
+        with np.load(cache) as npz:
+            return {key: npz[key] for key in npz.files}
+    verify_checksums()
+    arrays = {f"{split}_{kind}": _read_idx(dataset_dir() / name) for (split, kind), name in FILES.items()}
+    tmp = cache.with_suffix(".tmp.npz")
+    np.savez(tmp, **arrays)
+    tmp.replace(cache)
+    meta.write_text(json.dumps(stamp))
+    return arrays
+
+
+def normalize(images: np.ndarray) -> np.ndarray:
+    """uint8 (N, 28, 28) to normalised float32 (N, 1, 28, 28), the layout every model here takes."""
+    return ((images.astype(np.float32) / 255.0 - MEAN) / STD)[:, None, :, :]
+
+
+def load(split: str, n: int | None = None, seed: int | None = None) -> Split:
+    """A split ("train" or "test"), optionally `n` examples drawn at random with `seed`."""
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', not {split!r}")
+    raw = load_raw()
+    images, labels = raw[f"{split}_images"], raw[f"{split}_labels"].astype(np.int64)
+    if n is not None and n < len(labels):
+        rng = np.random.default_rng(0 if seed is None else seed)
+        idx = np.sort(rng.permutation(len(labels))[:n])
+        images, labels = images[idx], labels[idx]
+    return Split(normalize(images), labels)
+
+
+def torch_loader(split: Split, batch_size: int = 128, shuffle: bool = False, seed: int = 0):
+    """A torch DataLoader over a Split."""
+    import torch
+    from torch.utils.data import DataLoader, TensorDataset
+
+    ds = TensorDataset(torch.from_numpy(split.x), torch.from_numpy(split.y))
+    gen = torch.Generator().manual_seed(seed)
+    return DataLoader(ds, batch_size=batch_size, shuffle=shuffle, generator=gen)
+
+
+def tf_dataset(split: Split, batch_size: int = 128):
+    """A batched tf.data.Dataset of NHWC images and labels (the Keras layout)."""
+    import tensorflow as tf
+
+    return tf.data.Dataset.from_tensor_slices((split.x.transpose(0, 2, 3, 1), split.y)).batch(batch_size)
+
+
+def class_counts(split: Split) -> dict[str, int]:
+    counts = np.bincount(split.y, minlength=len(CLASS_NAMES))
+    return dict(zip(CLASS_NAMES, counts.tolist(), strict=True))

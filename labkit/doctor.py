@@ -1,0 +1,110 @@
+"""`labkit doctor`: is this machine ready for the kit? Each problem comes with what to do."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from importlib import metadata
+
+from labkit.sysinfo import FLAGS_OF_INTEREST, cpu_info, int8_outlook, versions
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+
+
+def _pins() -> dict[str, str]:
+    """name -> pinned version, from the installed labkit's own metadata."""
+    pins = {}
+    for req in metadata.requires("labkit") or []:
+        spec = req.split(";")[0].strip()
+        if "==" in spec and "extra ==" not in req:
+            name, version = spec.split("==")
+            pins[name.strip().lower()] = version.strip()
+    return pins
+
+
+def check_versions() -> list[Check]:
+    out = [Check("python", sys.version_info[:2] == (3, 11), sys.version.split()[0],
+                 "the kit is pinned for Python 3.11; create the venv with python3.11")]
+    try:
+        pins = _pins()
+    except metadata.PackageNotFoundError:
+        return out + [Check("labkit installed", False, "labkit is not installed in this interpreter",
+                            "run `make lab` or `pip install -e .` from the kit's folder")]
+    for name, want in sorted(pins.items()):
+        try:
+            have = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out.append(Check(name, False, "missing", "run `make lab` again (it reinstalls the pins)"))
+            continue
+        ok = have.split("+")[0] == want
+        out.append(Check(name, ok, have if ok else f"{have}, pinned {want}",
+                         "" if ok else f"pip install '{name}=={want}' (or recreate .venv: rm -rf .venv && make lab)"))
+    return out
+
+
+def check_data() -> list[Check]:
+    from labkit import data, models
+
+    out = []
+    try:
+        data.verify_checksums()
+        out.append(Check("fashion-mnist checksums", True, "all 4 files match SHA256SUMS"))
+    except data.DataError as err:
+        out.append(Check("fashion-mnist checksums", False, str(err)))
+    try:
+        models.load_teacher()
+        acc = models.teacher_manifest()["test_accuracy"]
+        out.append(Check("teacher weights", True, f"checksum ok, manifest test accuracy {acc:.2%}"))
+    except (FileNotFoundError, ValueError) as err:
+        out.append(Check("teacher weights", False, str(err)))
+    return out
+
+
+def check_kernel() -> Check:
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        spec = KernelSpecManager().get_kernel_spec("labkit")
+    except NoSuchKernel:
+        return Check("jupyter kernel 'labkit'", False, "not registered",
+                     "python -m ipykernel install --sys-prefix --name labkit --display-name 'Python (labkit)'")
+    ok = spec.argv[0] in (sys.executable, "python") or spec.argv[0].startswith(sys.prefix)
+    return Check("jupyter kernel 'labkit'", ok, spec.argv[0],
+                 "" if ok else "it points at another Python; re-register it from this venv (make lab does)")
+
+
+def check_targets() -> list[Check]:
+    from labkit.targets import discover
+
+    return [Check(f"{b.runtime}:{b.device}", True, ("available " if b.available else "unavailable: ") + b.reason)
+            for b in discover()]
+
+
+def run_doctor() -> int:
+    """Print every check; return 1 if any real problem was found."""
+    info = cpu_info()
+    print(f"CPU: {info['model']} ({info['cores']} cores)")
+    for flag, meaning in FLAGS_OF_INTEREST.items():
+        mark = "yes" if info["flags"][flag] else "no "
+        print(f"  {mark} {flag:12s} {meaning}")
+    print(f"  -> {int8_outlook()}")
+    sections = {"versions": check_versions(), "data": check_data(), "kernel": [check_kernel()],
+                "targets (informational)": check_targets()}
+    problems = 0
+    for title, checks in sections.items():
+        print(f"\n{title}")
+        for c in checks:
+            print(f"  {'ok ' if c.ok else 'XX '} {c.name}: {c.detail}")
+            if not c.ok:
+                problems += 1
+                if c.fix:
+                    print(f"      fix: {c.fix}")
+    print(f"\n{problems} problem(s) found." if problems else "\nAll good.")
+    print("installed:", ", ".join(f"{k} {v}" for k, v in versions().items()))
+    return 1 if problems else 0

@@ -1,0 +1,108 @@
+"""`labkit run`: execute notebooks headlessly, each in a fresh kernel, into one run folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from labkit.paths import notebooks_dir
+from labkit.session import new_run_dir
+from labkit.sysinfo import fingerprint, versions
+
+KERNEL = "labkit"
+
+
+def all_notebooks() -> list[Path]:
+    """The kit's numbered notebooks, in order."""
+    return sorted(p for p in notebooks_dir().glob("[0-9][0-9]_*.ipynb"))
+
+
+def find_notebook(name: str) -> Path:
+    """A notebook by path, file name, stem, or number prefix ("03")."""
+    path = Path(name)
+    if path.suffix == ".ipynb" and path.exists():
+        return path
+    matches = [p for p in all_notebooks() if p.stem == name or p.name == name or p.stem.startswith(f"{name}_")]
+    if len(matches) != 1:
+        known = ", ".join(p.stem for p in all_notebooks())
+        raise FileNotFoundError(f"no single notebook matches {name!r}; the kit has: {known}")
+    return matches[0]
+
+
+def kernel_name() -> str:
+    """The kit's registered kernel if present, else this interpreter's own python3 kernel."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    return KERNEL if KERNEL in KernelSpecManager().find_kernel_specs() else "python3"
+
+
+def prepare_out(out: Path | None) -> Path:
+    """A new run folder, or `out` if it does not exist yet or is empty (never overwrite a run)."""
+    if out is None:
+        return new_run_dir("run")
+    out = Path(out)
+    if out.exists() and any(out.iterdir()):
+        raise FileExistsError(f"{out} already holds a run; choose a new --out folder (nothing was changed).")
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+@contextmanager
+def _run_dir_env(out: Path):
+    """Kernels inherit this process's environment: point them at the run folder while they run."""
+    old = os.environ.get("LABKIT_RUN_DIR")
+    os.environ["LABKIT_RUN_DIR"] = str(out.resolve())
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("LABKIT_RUN_DIR")
+        else:
+            os.environ["LABKIT_RUN_DIR"] = old
+
+
+def _execute(nb: Path, out_nb: Path, params: dict, timeout: int | None) -> dict:
+    import papermill as pm
+
+    t0 = time.time()
+    try:
+        pm.execute_notebook(str(nb), str(out_nb), parameters=params, kernel_name=kernel_name(),
+                            cwd=str(nb.parent), progress_bar=False, log_output=False,
+                            execution_timeout=timeout)
+        return {"status": "ok", "seconds": round(time.time() - t0, 1)}
+    except pm.PapermillExecutionError as err:
+        return {"status": "failed", "seconds": round(time.time() - t0, 1), "cell": err.exec_count,
+                "error": f"{err.ename}: {err.evalue}"}
+    except Exception as err:  # kernel died, timeout, unreadable notebook: record and go on
+        return {"status": "failed", "seconds": round(time.time() - t0, 1), "cell": None,
+                "error": f"{type(err).__name__}: {err}"}
+
+
+def run(notebooks: list[Path], out: Path | None = None, profile: str = "class", target: str = "auto",
+        seed: int = 0, timeout: int | None = None, report: bool = True) -> Path:
+    """Execute `notebooks` in order into a run folder; write summary.json (and report.html)."""
+    out = prepare_out(out)
+    (out / "notebooks").mkdir(exist_ok=True)
+    params = {"PROFILE": profile, "TARGET": target, "SEED": seed}
+    summary = {"profile": profile, "target": target, "seed": seed, "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
+               "notebooks": {}, "versions": versions(), "env": fingerprint()}
+    bar = tqdm(notebooks, desc="notebooks", unit="nb")
+    with _run_dir_env(out):
+        for nb in bar:
+            bar.set_postfix_str(nb.stem)
+            result = _execute(nb, out / "notebooks" / nb.name, params, timeout)
+            summary["notebooks"][nb.stem] = result
+            if result["status"] != "ok":
+                tqdm.write(f"FAILED {nb.name} at cell {result['cell']}: {result['error'][:300]}\n"
+                           f"  the executed notebook is {out / 'notebooks' / nb.name}")
+            (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    if report:
+        from labkit.report import write_report
+
+        write_report(out)
+    return out

@@ -1,0 +1,250 @@
+"""One interface to run any artifact on a batch of NCHW float32 numpy images and get logits:
+torch eager or compiled, a .pt2 ExportedProgram, ONNX Runtime, OpenVINO, Keras/SavedModel, LiteRT."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from labkit.models import INPUT_SHAPE
+from labkit.targets import Target
+
+
+class ArtifactError(RuntimeError):
+    """An artifact is missing, of an unknown kind, or unreadable."""
+
+
+@dataclass
+class Runner:
+    """A callable model: NCHW float32 images in, float32 logits out."""
+
+    name: str
+    runtime: str
+    fn: Callable[[np.ndarray], np.ndarray]
+    path: Path | None = None
+    info: dict = field(default_factory=dict)
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        check_input(x)
+        return np.asarray(self.fn(np.ascontiguousarray(x, dtype=np.float32)), dtype=np.float32)
+
+    @property
+    def size_bytes(self) -> int | None:
+        return artifact_size(self.path) if self.path else None
+
+
+def check_input(x: np.ndarray) -> None:
+    """Raise ValueError unless `x` is a batch of normalised images shaped (N, 1, 28, 28)."""
+    if not isinstance(x, np.ndarray):
+        raise ValueError(f"expected a numpy array, got {type(x).__name__}")
+    if x.ndim != 4 or tuple(x.shape[1:]) != INPUT_SHAPE:
+        hint = " (NHWC? transpose with x.transpose(0, 3, 1, 2))" if x.shape[-1:] == (1,) else ""
+        raise ValueError(f"expected images shaped (N, 1, 28, 28) in NCHW layout, got {x.shape}{hint}")
+
+
+def artifact_size(path: str | Path) -> int:
+    """Bytes on disk: a file, a folder (SavedModel), or an ONNX file plus its external data."""
+    path = Path(path)
+    if path.is_dir():
+        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+    size = path.stat().st_size
+    data = path.with_name(path.name + ".data")
+    return size + (data.stat().st_size if path.suffix == ".onnx" and data.exists() else 0)
+
+
+def _require(path: Path) -> Path:
+    if not path.exists():
+        raise ArtifactError(f"{path} does not exist; run the cell that creates it first.")
+    return path
+
+
+def torch_runner(model, target: Target, name: str = "torch", compiled: bool = False) -> Runner:
+    """Eager torch (or `torch.compile`d, one static graph per batch size) on the target's device."""
+    import torch
+
+    torch.set_num_threads(target.threads)
+    device = torch.device(target.torch_device)
+    model = model.eval().to(device)
+    module = torch.compile(model, dynamic=False) if compiled else model
+
+    @torch.no_grad()
+    def run(x: np.ndarray) -> np.ndarray:
+        return module(torch.from_numpy(x).to(device)).float().cpu().numpy()
+
+    return Runner(name, "torch-compiled" if compiled else "torch", run)
+
+
+def pt2_runner(path: str | Path, target: Target, name: str = "torch.export") -> Runner:
+    """A saved ExportedProgram (.pt2), run as a module."""
+    import torch
+
+    path = _require(Path(path))
+    try:
+        module = torch.export.load(str(path)).module()
+    except Exception as err:
+        raise ArtifactError(f"{path} is not a readable .pt2 ExportedProgram ({err}).") from err
+    runner = torch_runner(module, target, name)
+    runner.path = path
+    return runner
+
+
+def ort_session(path: str | Path, target: Target, opt_level: str = "all", spinning: bool = False):
+    """An InferenceSession with the target's providers and threads, spinning off by default."""
+    import onnxruntime as ort
+
+    path = _require(Path(path))
+    levels = {
+        "disabled": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
+        "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
+        "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+        "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
+    }
+    if opt_level not in levels:
+        raise ValueError(f"opt_level must be one of {', '.join(levels)}, not {opt_level!r}")
+    so = ort.SessionOptions()
+    so.graph_optimization_level = levels[opt_level]
+    so.intra_op_num_threads = target.threads
+    so.inter_op_num_threads = 1
+    so.log_severity_level = 3
+    so.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
+    try:
+        return ort.InferenceSession(str(path), so, providers=list(target.ort_providers))
+    except Exception as err:
+        raise ArtifactError(f"ONNX Runtime cannot load {path}: {err}") from err
+
+
+def ort_runner(path: str | Path, target: Target, name: str = "onnxruntime", **session_opts) -> Runner:
+    """An ONNX model in ONNX Runtime."""
+    sess = ort_session(path, target, **session_opts)
+    inp = sess.get_inputs()[0].name
+
+    def run(x: np.ndarray) -> np.ndarray:
+        return sess.run(None, {inp: x})[0]
+
+    return Runner(name, "onnxruntime", run, Path(path), {"providers": sess.get_providers(), **session_opts})
+
+
+def openvino_runner(model: str | Path | object, target: Target, name: str = "openvino") -> Runner:
+    """An ONNX file (or an `ov.Model` from `ov.convert_model`) compiled by OpenVINO."""
+    import openvino as ov
+
+    core = ov.Core()
+    config = {"INFERENCE_NUM_THREADS": target.threads, "PERFORMANCE_HINT": "LATENCY"}
+    path = None
+    if isinstance(model, (str, Path)):
+        path = _require(Path(model))
+        model = str(path)
+    try:
+        compiled = core.compile_model(model, target.openvino_device, config)
+    except Exception as err:
+        raise ArtifactError(f"OpenVINO cannot compile {path or 'the model'}: {err}") from err
+    request = compiled.create_infer_request()
+
+    def run(x: np.ndarray) -> np.ndarray:
+        return request.infer({0: x})[0].copy()
+
+    return Runner(name, "openvino", run, path)
+
+
+def _nchw_to_nhwc(x: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(x.transpose(0, 2, 3, 1))
+
+
+def keras_runner(model_or_path, target: Target, name: str = "keras") -> Runner:
+    """A Keras model (or a .keras file) called in inference mode on NHWC input."""
+    import keras
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(target.threads)
+    except RuntimeError:  # TensorFlow fixes its thread pools once it has run anything
+        pass
+    path = None
+    if isinstance(model_or_path, (str, Path)):
+        path = _require(Path(model_or_path))
+        try:
+            model_or_path = keras.saving.load_model(path)
+        except Exception as err:
+            raise ArtifactError(f"{path} is not a readable .keras file ({err}).") from err
+    model = model_or_path
+    call = tf.function(lambda t: model(t, training=False), reduce_retracing=True)
+
+    def run(x: np.ndarray) -> np.ndarray:
+        return call(tf.constant(_nchw_to_nhwc(x))).numpy()
+
+    return Runner(name, "tensorflow", run, path)
+
+
+def savedmodel_runner(path: str | Path, target: Target, name: str = "savedmodel") -> Runner:
+    """A SavedModel folder (from `model.export`) through its serving signature."""
+    import tensorflow as tf
+
+    path = _require(Path(path))
+    try:
+        loaded = tf.saved_model.load(str(path))
+        serve = loaded.signatures["serving_default"]
+    except Exception as err:
+        raise ArtifactError(f"{path} is not a readable SavedModel ({err}).") from err
+
+    def run(x: np.ndarray) -> np.ndarray:
+        out = serve(tf.constant(_nchw_to_nhwc(x)))
+        return next(iter(out.values())).numpy()
+
+    runner = Runner(name, "tensorflow", run, path)
+    runner.info["keep_alive"] = loaded
+    return runner
+
+
+def litert_runner(path: str | Path, target: Target, name: str = "litert") -> Runner:
+    """A .tflite model in the LiteRT interpreter; quantised inputs and outputs are handled."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    path = _require(Path(path))
+    try:
+        interp = Interpreter(model_path=str(path), num_threads=target.threads)
+    except Exception as err:
+        raise ArtifactError(f"{path} is not a readable .tflite model ({err}).") from err
+    inp, out = interp.get_input_details()[0], interp.get_output_details()[0]
+    state = {"batch": None}
+
+    def run(x: np.ndarray) -> np.ndarray:
+        x = _nchw_to_nhwc(x)
+        if state["batch"] != len(x):
+            interp.resize_tensor_input(inp["index"], [len(x), *x.shape[1:]])
+            interp.allocate_tensors()
+            state["batch"] = len(x)
+        scale, zero = inp["quantization"]
+        if scale:
+            x = np.clip(np.round(x / scale + zero), *_int_range(inp["dtype"])).astype(inp["dtype"])
+        interp.set_tensor(inp["index"], x)
+        interp.invoke()
+        y = interp.get_tensor(out["index"])
+        scale, zero = out["quantization"]
+        return (y.astype(np.float32) - zero) * scale if scale else y
+
+    return Runner(name, "litert", run, path, {"input_dtype": np.dtype(inp["dtype"]).name})
+
+
+def _int_range(dtype) -> tuple[int, int]:
+    info = np.iinfo(dtype)
+    return info.min, info.max
+
+
+def load(path: str | Path, target: Target, runtime: str | None = None, name: str | None = None, **opts) -> Runner:
+    """Pick the runner for an artifact by its kind: .pt2, .onnx (ORT or `runtime="openvino"`),
+    .keras, a SavedModel folder, .tflite."""
+    path = _require(Path(path))
+    kind = "savedmodel" if path.is_dir() else path.suffix
+    loaders = {
+        ".pt2": pt2_runner,
+        ".onnx": openvino_runner if runtime == "openvino" else ort_runner,
+        ".keras": keras_runner,
+        "savedmodel": savedmodel_runner,
+        ".tflite": litert_runner,
+    }
+    if kind not in loaders:
+        raise ArtifactError(f"{path}: unknown artifact kind {kind!r}; the kit runs {', '.join(loaders)}.")
+    return loaders[kind](path, target, name=name or path.name, **opts)

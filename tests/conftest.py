@@ -1,0 +1,31 @@
+"""Shared fixtures: each notebook is executed once per session, in the smoke profile, in a fresh
+kernel, into its own run folder; tests then assert on that run's ledger."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from labkit import ledger, runner
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory):
+    """smoke_run("03") -> (run folder, that notebook's ledger rows as a DataFrame); fails with the
+    notebook's error if it did not run to the end."""
+    done: dict[str, tuple[Path, object]] = {}
+
+    def get(name: str):
+        if name not in done:
+            nb = runner.find_notebook(name)
+            out = tmp_path_factory.mktemp(f"run-{nb.stem}")
+            runner.run([nb], out, profile="smoke", target="auto", report=False)
+            result = json.loads((out / "summary.json").read_text())["notebooks"][nb.stem]
+            if result["status"] != "ok":
+                pytest.fail(f"{nb.name} failed at cell {result.get('cell')}: {result.get('error')}")
+            done[name] = (out, ledger.load(out))
+        return done[name]
+
+    return get

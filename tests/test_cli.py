@@ -1,0 +1,43 @@
+import json
+
+import pytest
+
+from labkit import cli, report, runner
+
+
+def test_run_refuses_a_folder_that_holds_a_run(tmp_path, capsys):
+    (tmp_path / "ledger.jsonl").write_text("{}\n")
+    assert cli.main(["run", "00", "--profile", "smoke", "--out", str(tmp_path)]) == 2
+    assert "already holds a run" in capsys.readouterr().err
+    assert (tmp_path / "ledger.jsonl").read_text() == "{}\n"  # untouched
+
+
+def test_unknown_notebook_lists_the_kit(capsys):
+    assert cli.main(["run", "99_nothing", "--out", "/tmp/never-created"]) == 2
+    assert "00_setup_and_baseline" in capsys.readouterr().err
+
+
+def test_report_needs_a_run_folder(tmp_path):
+    with pytest.raises(FileNotFoundError, match="not a run folder"):
+        report.render(tmp_path)
+
+
+def test_a_failing_notebook_is_summarised_not_dumped(tmp_path):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell('PROFILE = "class"\nTARGET = "auto"\nSEED = 0')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell("x = 1"), nbformat.v4.new_code_cell("1 / 0")]
+    path = tmp_path / "99_broken.ipynb"
+    nbformat.write(nb, path)
+    out = runner.run([path], tmp_path / "run", profile="smoke")
+    result = json.loads((out / "summary.json").read_text())["notebooks"]["99_broken"]
+    assert result["status"] == "failed" and "ZeroDivisionError" in result["error"]
+    assert (out / "report.html").exists() and "ZeroDivisionError" in (out / "report.html").read_text()
+
+
+def test_doctor_checks_data_and_pins(capsys):
+    cli.main(["doctor"])
+    out = capsys.readouterr().out
+    assert "ok  fashion-mnist checksums" in out and "ok  torch" in out and "avx2" in out

@@ -1,0 +1,44 @@
+import re
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _pyproject_pins() -> set[str]:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    deps = project["dependencies"] + project["optional-dependencies"]["test"]
+    return {d.replace(" ", "") for d in deps}
+
+
+def _environment_pins() -> set[str]:
+    lines = (ROOT / "environment.yml").read_text().split("- pip:", 1)[1].splitlines()
+    pins = {ln.strip()[2:].replace(" ", "") for ln in lines if ln.strip().startswith("- ")}
+    return pins - {"-e."}
+
+
+def test_environment_yml_carries_the_same_pins_as_pyproject():
+    assert _environment_pins() == _pyproject_pins()
+
+
+def test_every_dependency_is_pinned_exactly():
+    assert all(re.match(r"^[A-Za-z0-9_.-]+==[0-9][^;]*(;.*)?$", d) for d in _pyproject_pins())
+
+
+def test_ci_runs_the_readme_test_command():
+    readme = (ROOT / "README.md").read_text()
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "make test" in readme and re.search(r"^make test$", ci, re.M)
+
+
+def test_notebooks_are_stripped_and_parameterised():
+    import json
+
+    for nb_path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        nb = json.loads(nb_path.read_text())
+        code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+        assert not any(c.get("outputs") or c.get("execution_count") for c in code), f"{nb_path.name} has outputs"
+        params = [c for c in code if "parameters" in c["metadata"].get("tags", [])]
+        assert len(params) == 1, f"{nb_path.name} needs exactly one cell tagged parameters"
+        src = "".join(params[0]["source"])
+        assert all(k in src for k in ("PROFILE", "TARGET", "SEED")), nb_path.name

@@ -1,0 +1,51 @@
+import numpy as np
+import pytest
+
+from labkit import models, runtimes, targets
+from labkit.export import export_onnx, op_histogram
+
+CPU = targets.resolve("cpu")[0]
+
+
+@pytest.fixture(scope="module")
+def student():
+    return models.StudentCNN().eval()
+
+
+@pytest.fixture(scope="module")
+def onnx_file(student, tmp_path_factory):
+    return export_onnx(student, tmp_path_factory.mktemp("rt") / "student.onnx")
+
+
+def test_onnx_runs_any_batch_and_matches_torch(student, onnx_file):
+    x = np.random.default_rng(0).normal(size=(5, 1, 28, 28)).astype(np.float32)
+    ref = runtimes.torch_runner(student, CPU)(x)
+    for runner in (runtimes.load(onnx_file, CPU), runtimes.load(onnx_file, CPU, runtime="openvino")):
+        assert np.abs(runner(x) - ref).max() < 1e-4
+    assert op_histogram(onnx_file)["Conv"] == 2
+
+
+def test_wrong_input_shape_says_what_to_do(onnx_file):
+    runner = runtimes.load(onnx_file, CPU)
+    with pytest.raises(ValueError, match=r"NHWC\? transpose"):
+        runner(np.zeros((2, 28, 28, 1), np.float32))
+    with pytest.raises(ValueError, match="N, 1, 28, 28"):
+        runner(np.zeros((2, 784), np.float32))
+
+
+def test_missing_and_corrupt_artifacts(tmp_path):
+    with pytest.raises(runtimes.ArtifactError, match="does not exist"):
+        runtimes.load(tmp_path / "nope.onnx", CPU)
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"definitely not protobuf")
+    with pytest.raises(runtimes.ArtifactError, match="cannot load"):
+        runtimes.load(bad, CPU)
+    odd = tmp_path / "model.bin"
+    odd.write_bytes(b"x")
+    with pytest.raises(runtimes.ArtifactError, match="unknown artifact kind"):
+        runtimes.load(odd, CPU)
+
+
+def test_export_needs_a_batch_of_two(tmp_path):
+    with pytest.raises(ValueError, match="at least 2"):
+        export_onnx(models.StudentCNN(), tmp_path / "s.onnx", example=np.zeros((1, 1, 28, 28), np.float32))
