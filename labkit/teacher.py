@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import platform
 import time
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import torch
 
 from labkit import data
 from labkit.models import TeacherCNN, count_params
-from labkit.sysinfo import versions
+from labkit.sysinfo import cpu_info, versions
 from labkit.train import accuracy, fit
 
 RECIPE = {"epochs": 8, "batch_size": 128, "lr": 2e-3, "seed": 0, "optimizer": "Adam + cosine schedule"}
@@ -45,7 +44,7 @@ def train_teacher(out_dir: Path, epochs: int = RECIPE["epochs"], seed: int = REC
         "command": f"labkit train teacher --epochs {epochs} --seed {seed}",
         "recipe": {**RECIPE, "epochs": epochs, "seed": seed},
         "train_seconds": round(time.time() - t0, 1),
-        "trained_on": {"cpu": platform.processor() or platform.machine(), **versions()},
+        "trained_on": {"cpu": cpu_info()["model"], "threads": torch.get_num_threads(), **versions()},
     }
     manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
     return manifest
