@@ -53,7 +53,7 @@ def check_load(threshold: float = 0.5) -> float | None:
         warnings.warn(
             f"the machine is busy (load {load:.2f} per core); timings will be noisy. "
             "Close other notebooks or wait, then re-run this cell.",
-            stacklevel=2,
+            stacklevel=3,
         )
     return load
 

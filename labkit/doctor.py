@@ -11,20 +11,24 @@ from labkit.sysinfo import FLAGS_OF_INTEREST, cpu_info, int8_outlook, versions
 
 @dataclass
 class Check:
+    """One line of the report; `ok` is None for information that is not a problem either way."""
+
     name: str
-    ok: bool
+    ok: bool | None
     detail: str
     fix: str = ""
 
 
 def _pins() -> dict[str, str]:
     """name -> pinned version, from the installed labkit's own metadata."""
+    from packaging.requirements import Requirement
+
     pins = {}
-    for req in metadata.requires("labkit") or []:
-        spec = req.split(";")[0].strip()
-        if "==" in spec and "extra ==" not in req:
-            name, version = spec.split("==")
-            pins[name.strip().lower()] = version.strip()
+    for line in metadata.requires("labkit") or []:
+        req = Requirement(line)
+        if req.marker is not None and not req.marker.evaluate({"extra": ""}):
+            continue  # another platform's pin, or a test extra
+        pins[req.name.lower()] = str(req.specifier).removeprefix("==")
     return pins
 
 
@@ -82,7 +86,7 @@ def check_kernel() -> Check:
 def check_targets() -> list[Check]:
     from labkit.targets import discover
 
-    return [Check(f"{b.runtime}:{b.device}", True, ("available " if b.available else "unavailable: ") + b.reason)
+    return [Check(f"{b.runtime}:{b.device}", None, ("available " if b.available else "unavailable: ") + b.reason)
             for b in discover()]
 
 
@@ -100,8 +104,8 @@ def run_doctor() -> int:
     for title, checks in sections.items():
         print(f"\n{title}")
         for c in checks:
-            print(f"  {'ok ' if c.ok else 'XX '} {c.name}: {c.detail}")
-            if not c.ok:
+            print(f"  {'-- ' if c.ok is None else 'ok ' if c.ok else 'XX '} {c.name}: {c.detail}")
+            if c.ok is False:
                 problems += 1
                 if c.fix:
                     print(f"      fix: {c.fix}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from collections import Counter
 from pathlib import Path
 
@@ -25,9 +26,11 @@ def export_onnx(model: torch.nn.Module, path: str | Path, example: np.ndarray | 
     x = torch.zeros(2, 1, 28, 28) if example is None else torch.from_numpy(np.asarray(example[:2], np.float32))
     if len(x) < 2:
         raise ValueError("the example batch needs at least 2 images, or the batch dimension is fixed to 1")
-    torch.onnx.export(model.eval(), (x,), str(path), dynamo=True, external_data=external_data,
-                      input_names=["image"], output_names=["logits"],
-                      dynamic_shapes=({0: Dim("batch", min=1, max=max_batch)},), verbose=False)
+    with warnings.catch_warnings():  # torch-internal deprecation noise, not the learner's concern
+        warnings.simplefilter("ignore", FutureWarning)
+        torch.onnx.export(model.eval(), (x,), str(path), dynamo=True, external_data=external_data,
+                          input_names=["image"], output_names=["logits"],
+                          dynamic_shapes=({0: Dim("batch", min=1, max=max_batch)},), verbose=False)
     return path
 
 
@@ -87,10 +90,12 @@ def onnx_summary(path: str | Path) -> dict:
     }
 
 
-def run_fixed_batch(fn, x: np.ndarray, batch: int) -> np.ndarray:
-    """Run `fn` (numpy in, numpy out) over `x` in chunks of exactly `batch` rows, padding the last
-    chunk with zeros and dropping the padded outputs. For static-shape artifacts (a model compiled
-    with `dynamic=False`, an export without a dynamic batch) that must not see a new shape."""
+def run_in_chunks(fn, x: np.ndarray, batch: int, pad: bool = False) -> np.ndarray:
+    """Run `fn` (numpy in, numpy out) over `x` in chunks of `batch` rows and join the outputs.
+
+    With `pad=True` every call sees exactly `batch` rows: the last chunk is padded with zeros and the
+    padded outputs dropped. Static-shape artifacts need that (a model compiled with `dynamic=False`
+    compiles again for each new shape; an export without a dynamic batch rejects other sizes)."""
     if batch < 1:
         raise ValueError(f"batch must be at least 1, got {batch}")
     x = np.asarray(x)
@@ -100,7 +105,7 @@ def run_fixed_batch(fn, x: np.ndarray, batch: int) -> np.ndarray:
     for i in range(0, len(x), batch):
         chunk = x[i:i + batch]
         n = len(chunk)
-        if n < batch:
+        if pad and n < batch:
             chunk = np.concatenate([chunk, np.zeros((batch - n, *x.shape[1:]), x.dtype)])
         outs.append(np.asarray(fn(chunk))[:n])
     return np.concatenate(outs)

@@ -71,7 +71,7 @@ def _execute(nb: Path, out_nb: Path, params: dict, timeout: int | None) -> dict:
 
     t0 = time.time()
     try:
-        pm.execute_notebook(str(nb), str(out_nb), parameters=params, kernel_name=kernel_name(),
+        pm.execute_notebook(str(nb), str(out_nb), parameters=params, kernel_name=kernel_name(), language="python",
                             cwd=str(nb.parent), progress_bar=False, log_output=False,
                             execution_timeout=timeout)
         return {"status": "ok", "seconds": round(time.time() - t0, 1)}

@@ -67,7 +67,11 @@ def torch_runner(model, target: Target, name: str = "torch", compiled: bool = Fa
 
     torch.set_num_threads(target.threads)
     device = torch.device(target.torch_device)
-    model = model.eval().to(device)
+    try:
+        model = model.eval()
+    except NotImplementedError:  # a loaded ExportedProgram's .module() has no eval(); it is already inference-only
+        pass
+    model = model.to(device)
     module = torch.compile(model, dynamic=False) if compiled else model
 
     @torch.no_grad()

@@ -28,12 +28,17 @@ def test_corrupt_weights_are_refused(tmp_path):
 
 
 def test_keras_twin_matches_teacher_logits():
+    """On all 10k test images the twin agrees to float32 rounding: the two frameworks sum the same
+    products in a different order, so logits up to about 38 differ by float32 rounding (~1e-5)."""
     teacher = models.load_teacher()
-    x = data.load("test", 256).x
-    ref = teacher(torch.from_numpy(x)).detach().numpy()
-    twin = keras_twin(teacher)
-    got = twin(x.transpose(0, 2, 3, 1), training=False).numpy()
-    assert np.abs(ref - got).max() <= 1e-5
+    x = data.load("test").x
+    with torch.no_grad():
+        ref = teacher(torch.from_numpy(x)).numpy()
+    got = keras_twin(teacher).predict(x.transpose(0, 2, 3, 1), batch_size=1000, verbose=0)
+    err = np.abs(ref - got)
+    assert err.max() <= 2e-5  # measured 1.3e-5; fp32 rounding of logits up to about 38
+    assert (err.max(1) / np.abs(ref).max(1)).max() <= 1e-6  # relative to each image's largest logit
+    assert (ref.argmax(1) == got.argmax(1)).all()
 
 
 def test_flatten_reorder_is_a_permutation():

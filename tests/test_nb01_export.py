@@ -1,0 +1,158 @@
+"""Notebook 01 (exporting a PyTorch model): parity properties asserted from its smoke-run ledger,
+plus unit tests of the helpers it added to labkit.export."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pytest
+import torch
+
+from labkit import export, models, parity, profiles
+
+NB = "01_pytorch_export"
+
+
+@pytest.fixture(scope="module")
+def rows(smoke_run):
+    _, df = smoke_run("01")
+    df = df[df["notebook"] == NB]
+    assert not df.empty, "notebook 01 recorded no ledger rows"
+    return df
+
+
+def _row(df, variant, batch=None):
+    sel = df[df["variant"] == variant]
+    if batch is not None:
+        sel = sel[sel["batch"] == batch]
+    assert len(sel) == 1, f"expected one ledger row for {variant!r} at batch {batch}, found {len(sel)}"
+    return sel.iloc[0]
+
+
+def test_every_working_fp32_path_meets_parity(rows):
+    working = rows[rows["pitfall"].ne(True) & rows["precision"].eq("fp32")]
+    assert len(working) >= 15
+    n_parity = profiles.get("smoke").n_parity
+    for _, r in working.iterrows():
+        tol = parity.TOLERANCES["fp32"]
+        assert r["parity_max_abs"] <= tol["max_abs"], (r["variant"], r["parity_max_abs"])
+        assert r["parity_top1"] == 1.0, (r["variant"], r["parity_top1"])
+        assert r["parity_passed"] is True or r["parity_passed"] == 1, r["variant"]
+        assert r["parity_n"] >= n_parity, (r["variant"], r["parity_n"])
+        assert r["reference"] == "torch eager"
+
+
+def test_trace_pitfall_is_caught_and_script_is_not(rows):
+    assert _row(rows, "torchscript trace, raw pixels")["parity_passed"] in (False, 0)
+    assert _row(rows, "torchscript trace, raw pixels")["parity_top1"] < 0.99
+    assert _row(rows, "torchscript trace, normalised input")["parity_passed"] in (True, 1)
+    assert _row(rows, "torchscript script, raw pixels")["parity_passed"] in (True, 1)
+    assert rows[rows["pitfall"].eq(True)]["variant"].tolist() == ["torchscript trace, raw pixels"]
+
+
+def test_benchmark_rows_at_batch_1_and_64(rows):
+    expected = {"torch eager": "torch", "onnxruntime": "onnxruntime", "openvino": "openvino"}
+    if (rows["variant"] == "torch compiled").any():
+        expected["torch compiled"] = "torch-compiled"
+    for variant, runtime in expected.items():
+        for b in (1, 64):
+            r = _row(rows, variant, b)
+            assert r["runtime"] == runtime
+            assert r["latency_ms_p50"] > 0 and r["latency_ms_p90"] >= r["latency_ms_p50"]
+            assert 0.0 <= r["accuracy"] <= 1.0 and r["n_eval"] == profiles.get("smoke").n_test
+    # every runtime gives the same decisions, so the same accuracy
+    assert rows[rows["variant"].isin(list(expected))]["accuracy"].nunique() == 1
+
+
+def test_onnx_single_file_vs_external_data(rows):
+    single, external = _row(rows, "onnx single file"), _row(rows, "onnx external data")
+    assert single["files"] == 1 and external["files"] == 2
+    assert abs(single["size_bytes"] - external["size_bytes"]) / single["size_bytes"] < 0.02
+    # fp32 weights dominate the file: about 4 bytes per parameter
+    assert 3.9 < single["size_bytes"] / single["params"] < 4.3
+
+
+def test_ort_sweep_covers_levels_and_threads(rows):
+    sweep = rows[rows["variant"].str.startswith("ort opt=")]
+    assert set(sweep["opt_level"]) == {"disabled", "basic", "extended", "all"}
+    assert set(sweep["batch"]) == {1, 64}
+    assert len(sweep) == 4 * 2 * sweep["threads"].nunique()
+
+
+def test_openvino_paths_and_fp16_weights(rows):
+    for variant in ("openvino from onnx", "openvino from module"):
+        assert _row(rows, variant)["runtime"] == "openvino"
+    fp16 = _row(rows, "openvino ir fp16 weights")
+    assert fp16["precision"] == "fp16" and fp16["parity_passed"] in (True, 1)
+    assert fp16["size_bytes"] < 0.6 * _row(rows, "openvino from module")["size_bytes"]
+
+
+# ---- unit tests of the labkit.export helpers -------------------------------------------------
+
+@pytest.fixture(scope="module")
+def tiny_onnx(tmp_path_factory):
+    torch.manual_seed(0)
+    model = models.StudentCNN().eval()
+    out = tmp_path_factory.mktemp("onnx")
+    single = export.export_onnx(model, out / "s.onnx", external_data=False)
+    ext = export.export_onnx(model, out / "e.onnx", external_data=True)
+    return model, single, ext
+
+
+def test_onnx_summary_and_files(tiny_onnx):
+    model, single, ext = tiny_onnx
+    s = export.onnx_summary(single)
+    assert s["inputs"] == {"image": ["batch", 1, 28, 28]} and s["outputs"] == {"logits": ["batch", 10]}
+    assert s["opsets"]["ai.onnx"] >= 18 and s["nodes"] > 0
+    assert list(s["files"]) == ["s.onnx"]
+    files = export.artifact_files(ext)
+    assert list(files) == ["e.onnx", "e.onnx.data"]
+    assert files["e.onnx.data"] > files["e.onnx"]
+    assert sum(files.values()) > 4 * models.count_params(model) * 0.95
+
+
+def test_summary_and_files_reject_bad_paths(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        export.artifact_files(tmp_path / "missing.onnx")
+    with pytest.raises(FileNotFoundError):
+        export.onnx_summary(tmp_path / "missing.onnx")
+    junk = tmp_path / "junk.onnx"
+    junk.write_bytes(b"this is not a protobuf \xff\xfe" * 10)
+    with pytest.raises(ValueError, match="not a readable ONNX"):
+        export.onnx_summary(junk)
+
+
+def test_artifact_files_of_ir_and_folder(tmp_path):
+    (tmp_path / "m.xml").write_text("<net/>")
+    (tmp_path / "m.bin").write_bytes(b"\0" * 10)
+    assert export.artifact_files(tmp_path / "m.xml") == {"m.xml": 6, "m.bin": 10}
+    assert export.artifact_files(tmp_path) == {"m.bin": 10, "m.xml": 6}
+
+
+def test_run_in_chunks_pads_and_trims():
+    seen = []
+
+    def fn(x):
+        seen.append(len(x))
+        return x.reshape(len(x), -1).sum(1, keepdims=True)
+
+    x = np.arange(10 * 3, dtype=np.float32).reshape(10, 3)
+    np.testing.assert_array_equal(export.run_in_chunks(fn, x, 4, pad=True), x.sum(1, keepdims=True))
+    assert seen == [4, 4, 4]
+    seen.clear()
+    np.testing.assert_array_equal(export.run_in_chunks(fn, x, 4), x.sum(1, keepdims=True))
+    assert seen == [4, 4, 2]
+    with pytest.raises(ValueError):
+        export.run_in_chunks(fn, x, 0)
+    with pytest.raises(ValueError):
+        export.run_in_chunks(fn, x[:0], 4)
+
+
+def test_op_histogram_figure():
+    fig = export.op_histogram_figure({"a": Counter(Conv=4, Relu=5), "b": Counter(Conv=4, Gemm=2)})
+    assert len(fig.data) == 2
+    assert list(fig.data[0].x) == ["Conv", "Relu", "Gemm"]
+    assert list(fig.data[1].y) == [4, 0, 2]
+    with pytest.raises(ValueError):
+        export.op_histogram_figure({})

@@ -1,0 +1,46 @@
+import pytest
+
+import labkit as lk
+from labkit import data, models, teacher
+from labkit.train import accuracy, fit
+
+
+def test_start_seeds_picks_a_run_folder_and_prints_a_card(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("LABKIT_RUN_DIR", str(tmp_path / "run"))
+    monkeypatch.delenv("LABKIT_TARGET", raising=False)
+    s = lk.start("smoke", "edge", 3, notebook="99_test")
+    card = capsys.readouterr().out
+    assert s.target.threads == 1 and s.profile.n_test == 500 and len(s.test_data()) == 500
+    assert s.artifact("m.onnx").parent == tmp_path / "run" / "artifacts" / "99_test"
+    assert "profile smoke" in card and "edge" in card and "flags" in card
+    s.record("v", "baseline", runtime="torch", accuracy=0.5)
+    assert s.results()["seed"].tolist() == [3]
+
+
+def test_two_kernels_get_different_run_folders(tmp_path, monkeypatch):
+    monkeypatch.delenv("LABKIT_RUN_DIR", raising=False)
+    monkeypatch.setenv("LABKIT_RUNS", str(tmp_path))
+    a = lk.start("smoke", "cpu", 0, quiet=True)
+    monkeypatch.setattr("os.getpid", lambda: 1)
+    b = lk.start("smoke", "cpu", 0, quiet=True)
+    assert a.run_dir != b.run_dir
+
+
+def test_unknown_profile():
+    with pytest.raises(ValueError, match="smoke, class, full"):
+        lk.start("huge")
+
+
+def test_fit_learns_something():
+    train = data.load("train", 3000, seed=0)
+    model = models.StudentCNN()
+    hist = fit(model, train, epochs=2, seed=0, val=data.load("test", 500))
+    assert accuracy(model, data.load("test", 500)) > 0.7
+    assert hist.loss[-1] < hist.loss[0]
+
+
+def test_train_teacher_never_overwrites(tmp_path):
+    (tmp_path / "teacher.pt").write_bytes(b"precious")
+    with pytest.raises(FileExistsError, match="--force"):
+        teacher.train_teacher(tmp_path)
+    assert (tmp_path / "teacher.pt").read_bytes() == b"precious"
