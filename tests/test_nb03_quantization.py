@@ -1,0 +1,315 @@
+"""Notebook 03 (quantization): the smoke run's ledger, and unit tests of labkit.quantize."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from labkit import quantize as q
+from labkit.ledger import PRECISIONS, RUNTIMES, TECHNIQUES
+
+FP32 = "torch fp32 eager"
+ORT_FP32 = "ORT fp32"
+ORT_INT8 = "ORT int8 static QDQ per-channel MinMax"
+PT2E = "torch int8 pt2e PTQ compiled"
+QAT = "torch int8 pt2e QAT compiled"
+LITERT = "LiteRT int8 full-integer"
+EXPECTED = [FP32, ORT_FP32, ORT_INT8, PT2E, QAT, LITERT, "ORT fp16", "ORT int8 static QOperator per-channel MinMax",
+            "ORT int8 static QDQ per-tensor MinMax", "ORT int8 static QDQ per-channel Entropy",
+            "ORT int8 static QDQ per-channel Percentile", "ORT int8 dynamic MatMul/Gemm",
+            "ORT int8 dynamic default (Conv too)", "torch int8 dynamic Linear (torchao)",
+            "torch int8 weight-only Linear (torchao)"]
+
+
+# ---------------------------------------------------------------------------------------------
+# The notebook, run once in smoke
+# ---------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def rows(smoke_run):
+    _, df = smoke_run("03")
+    return df
+
+
+def first(df, variant):
+    hit = df[df["variant"] == variant]
+    assert len(hit), f"{variant!r} is missing from the ledger; variants: {sorted(df['variant'].unique())}"
+    return hit.iloc[0]
+
+
+def test_nb03_records_every_variant_with_valid_fields(rows):
+    for variant in EXPECTED:
+        first(rows, variant)
+    assert set(rows["technique"]) <= TECHNIQUES
+    assert set(rows["runtime"]) <= RUNTIMES
+    assert set(rows["precision"]) <= PRECISIONS
+    assert {"torch", "torch-compiled", "onnxruntime", "litert"} <= set(rows["runtime"])
+    assert (rows["notebook"] == "03_quantization").all()
+    # unique per (variant, target, batch)
+    assert not rows.duplicated(["variant", "target", "batch"]).any()
+
+
+def test_nb03_latency_rows_at_batch_1_and_64(rows):
+    for variant in (FP32, ORT_FP32, ORT_INT8, PT2E, LITERT):
+        timed = rows[(rows["variant"] == variant) & rows["latency_ms_p50"].notna()]
+        assert set(timed["batch"].astype(int)) == {1, 64}, variant
+        assert (timed["latency_ms_p50"] > 0).all() and (timed["latency_ms_p90"] >= timed["latency_ms_p50"]).all()
+
+
+def test_nb03_ort_static_int8_is_at_most_027x_fp32(rows):
+    ratio = first(rows, ORT_INT8)["size_bytes"] / first(rows, ORT_FP32)["size_bytes"]
+    assert ratio <= 0.27, ratio
+    assert first(rows, ORT_INT8)["size_ratio"] == pytest.approx(ratio)
+
+
+def test_nb03_int8_models_are_about_4x_smaller_on_every_runtime(rows):
+    for variant in (ORT_INT8, PT2E, QAT, LITERT, "ORT int8 static QOperator per-channel MinMax"):
+        assert first(rows, variant)["size_ratio"] < 0.3, variant
+    # dynamic/weight-only quantization of the Linear layers only: smaller, but not 4x
+    assert 0.25 < first(rows, "torch int8 weight-only Linear (torchao)")["size_ratio"] < 0.5
+    assert first(rows, "ORT fp16")["size_ratio"] == pytest.approx(0.5, abs=0.05)
+
+
+def test_nb03_int8_agreement_with_fp32(rows):
+    int8 = rows[rows["precision"] == "int8"].groupby("variant").first()
+    assert len(int8) >= 12
+    issues = int8["known_issue"] if "known_issue" in int8 else None
+    for variant, row in int8.iterrows():
+        issue = issues.get(variant) if issues is not None else None
+        if isinstance(issue, str):  # the notebook shows why (AVX2 int16 saturation) and the fix
+            assert "reduce_range" in issue, variant
+            continue
+        # smoke: 500 test images and 64 calibration images; the legacy eager flow gets a little slack
+        floor = 0.97 if "legacy" in variant else 0.99
+        assert row["parity_top1"] >= floor, f"{variant}: top-1 agreement {row['parity_top1']:.2%}"
+    for variant in (ORT_INT8, PT2E, LITERT):
+        assert int8.loc[variant, "parity_top1"] >= 0.99, variant
+
+
+def test_nb03_accuracy_floors(rows):
+    base = first(rows, FP32)
+    assert base["accuracy"] >= 0.90 and base["n_eval"] == 500
+    for variant in (ORT_INT8, PT2E, QAT, LITERT, ORT_FP32, "ORT fp16"):
+        row = first(rows, variant)
+        assert row["n_eval"] == base["n_eval"], variant
+        # smoke has 500 images (one image = 0.2 points); class asserts 0.5 points on the full 10k in the notebook
+        assert row["accuracy"] >= base["accuracy"] - 0.01, f"{variant}: {row['accuracy']:.2%}"
+
+
+def test_nb03_fp32_and_fp16_paths_pass_parity(rows):
+    assert first(rows, ORT_FP32)["parity_max_abs"] <= 1e-4
+    assert bool(first(rows, ORT_FP32)["parity_passed"])
+    assert bool(first(rows, "ORT fp16")["parity_passed"])
+
+
+# ---------------------------------------------------------------------------------------------
+# labkit.quantize: the arithmetic
+# ---------------------------------------------------------------------------------------------
+
+def test_qrange():
+    assert q.qrange(8) == (-128, 127)
+    assert q.qrange(8, signed=False) == (0, 255)
+    assert q.qrange(4) == (-8, 7)
+    for bad in (1, 0, 17, 8.0):
+        with pytest.raises(ValueError):
+            q.qrange(bad)
+
+
+def test_symmetric_round_trip_error_is_at_most_half_a_step():
+    w = np.random.default_rng(0).normal(0, 0.1, 1000)
+    scale, zero = q.per_tensor_params(w, bits=8)
+    assert zero == 0 and scale == pytest.approx(np.abs(w).max() / 127)
+    codes = q.quantize(w, scale, zero)
+    assert codes.min() >= -128 and codes.max() <= 127
+    assert np.abs(q.dequantize(codes, scale, zero) - w).max() <= scale / 2 + 1e-7
+
+
+def test_asymmetric_uses_the_range_and_keeps_zero_exact():
+    x = np.random.default_rng(1).uniform(0, 6, 500)  # like activations after ReLU
+    scale, zero = q.per_tensor_params(x, bits=8, symmetric=False, signed=False)
+    assert scale == pytest.approx(x.max() / 255)
+    assert q.dequantize(q.quantize(0.0, scale, zero, signed=False), scale, zero) == 0.0
+    codes = q.quantize(x, scale, zero, signed=False)
+    assert codes.max() == 255 and codes.min() >= 0
+
+
+def test_per_channel_scales_follow_each_channel():
+    w = np.stack([np.linspace(-1, 1, 27), np.linspace(-0.01, 0.01, 27)]).reshape(2, 3, 3, 3)
+    scale, zero = q.per_channel_params(w, axis=0)
+    assert scale.shape == (2,) and (zero == 0).all()
+    assert scale[1] == pytest.approx(scale[0] / 100)
+    err_pc = q.quant_error(w, q.fake_quantize(w, 4, per_channel=True))["mse"]
+    err_pt = q.quant_error(w, q.fake_quantize(w, 4))["mse"]
+    assert err_pc < err_pt
+    with pytest.raises(ValueError):
+        q.per_channel_params(np.ones(5))
+    with pytest.raises(ValueError):
+        q.per_channel_params(w, axis=4)
+
+
+def test_bad_inputs_are_rejected():
+    with pytest.raises(ValueError):
+        q.per_tensor_params(np.array([]))
+    with pytest.raises(ValueError):
+        q.per_tensor_params(np.array([1.0, np.nan]))
+    with pytest.raises(ValueError):
+        q.quantize(np.ones(3), 0.0, 0)
+    with pytest.raises(ValueError):
+        q.affine_params(1.0, -1.0)
+    with pytest.raises(ValueError):
+        q.fake_quantize(np.ones((2, 2)), per_channel=True, clip=0.5)
+    with pytest.raises(ValueError):
+        q.quant_error(np.ones(3), np.ones(4))
+
+
+def test_error_split_adds_up_and_clipping_vanishes_at_max():
+    w = np.random.default_rng(2).normal(0, 1, 5000)
+    part = q.error_split(w, clip=1.5, bits=4)
+    assert part["rounding_mse"] + part["clipping_mse"] == pytest.approx(part["mse"])
+    assert part["clipping_mse"] > 0
+    assert q.error_split(w, clip=np.abs(w).max(), bits=4)["clipping_mse"] == 0
+
+
+def test_kmeans_codebook_beats_the_linear_grid_on_bell_shaped_weights():
+    w = np.random.default_rng(3).normal(0, 0.05, (64, 32, 3, 3))
+    codebook, idx = q.kmeans_codebook(w, bits=4)
+    assert codebook.shape == (16,) and np.all(np.diff(codebook) > 0)
+    assert idx.shape == w.shape and idx.dtype == np.uint8 and idx.max() < 16
+    km = q.quant_error(w, codebook[idx])["sqnr_db"]
+    lin = q.quant_error(w, q.fake_quantize(w, 4))["sqnr_db"]
+    assert km > lin + 3
+    # fewer distinct values than codes: a smaller codebook, exact reconstruction
+    cb, ix = q.kmeans_codebook(np.array([0.5, 0.5, -1.0, 2.0]), bits=4)
+    assert len(cb) == 3 and np.allclose(cb[ix], [0.5, 0.5, -1.0, 2.0])
+    with pytest.raises(ValueError):
+        q.kmeans_codebook(w, bits=0)
+
+
+def test_quant_error_and_layer_errors():
+    w = np.arange(10.0)
+    assert q.quant_error(w, w)["sqnr_db"] == float("inf")
+    from labkit.models import TeacherCNN
+
+    df = q.layer_errors(TeacherCNN())
+    assert len(df) == 6 * len(q.SCHEMES)
+    assert set(df["scheme"]) == set(q.SCHEMES)
+    per = df.pivot(index="layer", columns="scheme", values="sqnr_db")
+    assert (per["int8 per-channel sym"] > per["int4 per-channel sym"] + 15).all()
+
+
+def test_with_quantized_weights_leaves_the_original_alone():
+    from labkit.models import TeacherCNN
+
+    model = TeacherCNN().eval()
+    before = model.features[0].weight.detach().clone()
+    twin = q.with_quantized_weights(model, lambda w: q.fake_quantize(w, 4))
+    assert torch.equal(model.features[0].weight, before)
+    assert len(torch.unique(twin.features[0].weight)) <= 16
+
+
+def test_memory_arithmetic():
+    table = q.memory_table((1e9, 7e9, 70e9), (16, 8, 4))
+    assert table.shape == (3, 3)
+    assert table.loc["7B params", "4-bit (GiB)"] == pytest.approx(7e9 * 0.5 / 2 ** 30)
+    assert table.loc["70B params", "16-bit (GiB)"] == pytest.approx(130.39, abs=0.01)
+    assert q.weight_memory(1e9, 8) == 1e9
+    with pytest.raises(ValueError):
+        q.weight_memory(-1, 8)
+
+
+# ---------------------------------------------------------------------------------------------
+# labkit.quantize: plumbing
+# ---------------------------------------------------------------------------------------------
+
+def test_calibration_reader_feeds_every_image_once_then_none():
+    x = np.zeros((70, 1, 28, 28), np.float32)
+    reader = q.NumpyCalibrationReader(x, "image", batch_size=32)
+    sizes = []
+    while (batch := reader.get_next()) is not None:
+        sizes.append(len(batch["image"]))
+    assert sizes == [32, 32, 6] and len(reader) == 3
+    reader.rewind()
+    assert len(reader.get_next()["image"]) == 32
+    with pytest.raises(ValueError):
+        q.NumpyCalibrationReader(np.zeros((0, 1, 28, 28)))
+    with pytest.raises(ValueError):
+        q.NumpyCalibrationReader(x, batch_size=0)
+
+
+def test_predict_fixed_batch_pads_the_last_batch():
+    seen = []
+
+    def fn(x):
+        seen.append(len(x))
+        return x.reshape(len(x), -1)[:, :10]
+
+    x = np.arange(70 * 784, dtype=np.float32).reshape(70, 1, 28, 28)
+    out = q.predict_fixed_batch(fn, x, batch=64)
+    assert seen == [64, 64] and out.shape == (70, 10)
+    assert np.array_equal(out, x.reshape(70, -1)[:, :10])
+    with pytest.raises(ValueError):
+        q.predict_fixed_batch(fn, x, batch=0)
+
+
+def test_sizes_of_torch_models():
+    from labkit.models import TeacherCNN
+
+    model = TeacherCNN()
+    assert q.torch_bytes(model) > 4 * 468_000
+    with pytest.raises(TypeError):
+        q.graph_bytes(model)
+    gm = torch.fx.symbolic_trace(torch.nn.Linear(4, 2))
+    assert q.graph_bytes(gm) > 0
+
+
+@pytest.fixture(scope="module")
+def tiny_onnx(tmp_path_factory):
+    from labkit.export import export_onnx
+    from labkit.models import StudentCNN
+
+    torch.manual_seed(0)
+    return export_onnx(StudentCNN().eval(), tmp_path_factory.mktemp("q") / "student.onnx")
+
+
+def test_quantize_onnx_static_shrinks_and_runs(tiny_onnx, tmp_path):
+    from labkit.runtimes import ort_runner
+    from labkit.targets import resolve
+
+    calib = np.random.default_rng(0).normal(size=(40, 1, 28, 28)).astype(np.float32)
+    out = q.quantize_onnx_static(tiny_onnx, tmp_path / "int8.onnx", calib)
+    assert out.exists() and not (tmp_path / "int8.pre.onnx").exists()
+    assert out.stat().st_size < 0.4 * tiny_onnx.stat().st_size
+    target, _ = resolve("cpu")
+    logits = ort_runner(out, target)(calib[:3])
+    assert logits.shape == (3, 10) and np.isfinite(logits).all()
+    ops = q.ort_op_times(out, calib[:8], target, runs=2)
+    assert ops and all(v >= 0 for v in ops.values())
+    qop = q.quantize_onnx_static(tiny_onnx, tmp_path / "qop.onnx", calib, quant_format="QOperator", per_channel=False)
+    from labkit.export import op_histogram
+
+    assert "QLinearConv" in op_histogram(qop)
+
+
+def test_quantize_onnx_static_rejects_bad_arguments(tiny_onnx, tmp_path):
+    calib = np.zeros((4, 1, 28, 28), np.float32)
+    with pytest.raises(ValueError):
+        q.quantize_onnx_static(tiny_onnx, tmp_path / "x.onnx", calib, quant_format="QQQ")
+    with pytest.raises(ValueError):
+        q.quantize_onnx_static(tiny_onnx, tmp_path / "x.onnx", calib, method="Median")
+    with pytest.raises(FileNotFoundError):
+        q.quantize_onnx_static(tmp_path / "missing.onnx", tmp_path / "x.onnx", calib)
+
+
+def test_needs_reduce_range_follows_the_cpu_flags(monkeypatch):
+    from labkit import sysinfo
+
+    def fake(flags):
+        info = {"model": "x", "cores": 2, "flags": dict.fromkeys(sysinfo.FLAGS_OF_INTEREST, False), "flags_known": True}
+        info["flags"].update(flags)
+        return lambda: info
+
+    monkeypatch.setattr(sysinfo, "cpu_info", fake({"avx2": True}))
+    assert q.needs_reduce_range() is True
+    monkeypatch.setattr(sysinfo, "cpu_info", fake({"avx2": True, "avx512_vnni": True}))
+    assert q.needs_reduce_range() is False
