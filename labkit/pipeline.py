@@ -1,0 +1,300 @@
+"""The capstone's plumbing: candidate models gathered from every ledger row of a run folder, the choice
+of the model to ship under a latency budget, a size budget and an accuracy floor (with the reason in
+words), and the decision file that `labkit report` renders as "The model to ship"."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from labkit import ledger
+
+# what a candidate needs: an accuracy, a size on disk and a latency at the budget's batch size
+NEEDED = ("accuracy", "size_bytes", "latency_ms_p50")
+DECISION_KEYS = ("chosen", "why", "budgets", "accuracy", "size_bytes", "latency_ms_p50_b64", "parity")
+
+
+def label(row) -> str:
+    """A candidate's readable name: the variant, with its runtime and target unless the name already says them,
+    prefixed by the notebook when it is not the capstone's."""
+    nb = row.get("notebook")
+    prefix = "" if not nb or str(nb).startswith("06") else f"{nb}: "
+    variant, runtime, target = str(row["variant"]), row.get("runtime"), row.get("target")
+    said = all(v is None or str(v) in variant for v in (runtime, target))
+    return f"{prefix}{variant}" + ("" if said else f" [{runtime}, {target}]")
+
+
+def candidates(source, batch: int = 64):
+    """Every ledger row (all notebooks of a run folder, a ledger file, or a DataFrame) that can be compared
+    under a budget: measured at `batch`, with an accuracy and a size on disk. One row per
+    (notebook, variant, runtime, target), the last one recorded winning; a `label` column names each."""
+    import pandas as pd
+
+    df = source.copy() if isinstance(source, pd.DataFrame) else ledger.load(source)
+    if df.empty:
+        return df.assign(label=pd.Series(dtype=str))
+    missing = [c for c in (*NEEDED, "batch", "variant") if c not in df.columns]
+    if missing:
+        raise ValueError(f"these rows have no {', '.join(missing)} column(s): is it a labkit ledger?")
+    df = df[(df["batch"] == batch)].dropna(subset=list(NEEDED))
+    keys = [c for c in ("notebook", "variant", "runtime", "target") if c in df.columns]
+    df = df.drop_duplicates(subset=keys, keep="last").reset_index(drop=True)
+    return df.assign(label=[label(r) for r in df.to_dict("records")])
+
+
+def _check_budgets(latency_budget_ms: float, size_budget_bytes: float, accuracy_floor: float) -> None:
+    for name, v in (("latency_budget_ms", latency_budget_ms), ("size_budget_bytes", size_budget_bytes)):
+        if not isinstance(v, (int, float)) or not v > 0 or math.isnan(v):
+            raise ValueError(f"{name} must be a positive number, got {v!r}")
+    if not isinstance(accuracy_floor, (int, float)) or not 0.0 <= accuracy_floor <= 1.0:
+        raise ValueError(f"accuracy_floor is a fraction in [0, 1] (0.92 for 92%), got {accuracy_floor!r}")
+
+
+def fits(df, latency_budget_ms: float, size_budget_bytes: float, accuracy_floor: float):
+    """Boolean columns: which candidates meet each budget, and all three."""
+    _check_budgets(latency_budget_ms, size_budget_bytes, accuracy_floor)
+    out = df[[]].copy()
+    out["latency_ok"] = df["latency_ms_p50"] <= latency_budget_ms
+    out["size_ok"] = df["size_bytes"] <= size_budget_bytes
+    out["accuracy_ok"] = df["accuracy"] >= accuracy_floor
+    out["fits"] = out["latency_ok"] & out["size_ok"] & out["accuracy_ok"]
+    return out
+
+
+def _kb(b: float) -> str:
+    return f"{b / 1e3:,.1f} KB" if b < 1e6 else f"{b / 1e6:.2f} MB"
+
+
+def choose(df, latency_budget_ms: float, size_budget_bytes: float, accuracy_floor: float):
+    """The model to ship and why: `(row, reason)`.
+
+    Rule: among the candidates that meet all three budgets, the most accurate; ties (within 0.05
+    points) go to the faster, then the smaller. When nothing meets all three, the device limits
+    (latency and size) are kept and the accuracy floor is given up: the most accurate model that
+    fits the device, said plainly. When not even those fit, `row` is None and the reason says which
+    budget rules everything out. `df` holds candidate rows (see `candidates`).
+    """
+    _check_budgets(latency_budget_ms, size_budget_bytes, accuracy_floor)
+    if df is None or len(df) == 0:
+        return None, "no candidates: no ledger row has an accuracy, a size and a latency at this batch size"
+    df = df.reset_index(drop=True)
+    ok = fits(df, latency_budget_ms, size_budget_bytes, accuracy_floor)
+    names = df["label"] if "label" in df else df["variant"]
+    budgets = (f"latency <= {latency_budget_ms:g} ms, size <= {_kb(size_budget_bytes)}, "
+               f"accuracy >= {accuracy_floor:.2%}")
+
+    def best(pool):
+        pool = pool.assign(_acc=(pool["accuracy"] * 2000).round())  # 0.05-point buckets
+        return pool.sort_values(["_acc", "latency_ms_p50", "size_bytes"], ascending=[False, True, True]).index[0]
+
+    if ok["fits"].any():
+        pool = df[ok["fits"]]
+        i = best(pool)
+        r = df.loc[i]
+        others = len(pool) - 1
+        reason = (f"{names[i]} is the most accurate of the {len(pool)} candidate(s) within all budgets ({budgets}): "
+                  f"{r['accuracy']:.2%} top-1, {r['latency_ms_p50']:.3g} ms, {_kb(r['size_bytes'])}.")
+        if others:
+            reason += f" {others} other(s) also fit but are less accurate, or as accurate and slower or larger."
+        excluded = {k: int((~ok[k]).sum()) for k in ("latency_ok", "size_ok", "accuracy_ok")}
+        reason += (f" Ruled out: {excluded['latency_ok']} too slow, {excluded['size_ok']} too large, "
+                   f"{excluded['accuracy_ok']} below the accuracy floor.")
+        return r, reason
+    device = ok["latency_ok"] & ok["size_ok"]
+    if device.any():
+        i = best(df[device])
+        r = df.loc[i]
+        reason = (f"No candidate meets all budgets ({budgets}). {names[i]} is the most accurate one that fits the "
+                  f"device limits, but misses the accuracy floor by {100 * (accuracy_floor - r['accuracy']):.2f} "
+                  f"points ({r['accuracy']:.2%}): ship it only if that is acceptable, or train longer.")
+        return r, reason
+    fastest = df["latency_ms_p50"].idxmin()
+    smallest = df["size_bytes"].idxmin()
+    return None, (f"No candidate fits the device limits ({budgets}): the fastest is {names[fastest]} at "
+                  f"{df.loc[fastest, 'latency_ms_p50']:.3g} ms and the smallest {names[smallest]} at "
+                  f"{_kb(df.loc[smallest, 'size_bytes'])}. Relax a budget or make the model smaller.")
+
+
+def _plain(v):
+    if hasattr(v, "item"):
+        v = v.item()
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    return v
+
+
+def decision(row, why: str, budgets: dict, parity: dict | None = None) -> dict:
+    """The decision as a JSON-ready dict with the keys the report shows (DECISION_KEYS, then extras)."""
+    if row is None:
+        return {"chosen": None, "why": why, "budgets": budgets, "accuracy": None, "size_bytes": None,
+                "latency_ms_p50_b64": None, "parity": parity}
+    get = row.get if hasattr(row, "get") else row.__getitem__
+    out = {"chosen": get("label") or get("variant"), "why": why, "budgets": budgets,
+           "accuracy": _plain(get("accuracy")), "size_bytes": _plain(get("size_bytes")),
+           "latency_ms_p50_b64": _plain(get("latency_ms_p50")), "parity": parity}
+    for k in ("notebook", "variant", "runtime", "target", "precision", "params"):
+        if get(k) is not None:
+            out[k] = _plain(get(k))
+    return out
+
+
+PARITY_COLUMNS = ("reference", "parity_passed", "parity_top1", "parity_max_abs", "parity_cosine")
+
+
+def parity_of(row) -> dict | None:
+    """The parity card columns of a ledger row as a dict (None when the row has none)."""
+    if row is None:
+        return None
+    get = row.get if hasattr(row, "get") else row.__getitem__
+    out = {}
+    for k in PARITY_COLUMNS:
+        v = _plain(get(k)) if k in row else None
+        if v is not None and not (isinstance(v, float) and math.isnan(v)):
+            out[k.removeprefix("parity_")] = v
+    return out or None
+
+
+def write_decision(run_dir: str | Path, decided: dict) -> Path:
+    """Write `decision.json` into the run folder (the report's "The model to ship")."""
+    missing = [k for k in DECISION_KEYS if k not in decided]
+    if missing:
+        raise ValueError(f"a decision needs the keys {', '.join(DECISION_KEYS)}; missing {', '.join(missing)}")
+    path = Path(run_dir) / "decision.json"
+    path.write_text(json.dumps({k: _plain(v) if not isinstance(v, dict) else v for k, v in decided.items()},
+                               indent=2, default=str) + "\n")
+    return path
+
+
+def monotone_decreasing(values) -> bool:
+    """True when every value is strictly smaller than the one before (stage sizes through a pipeline)."""
+    values = list(values)
+    return all(b < a for a, b in zip(values, values[1:], strict=False))
+
+
+class BudgetPicker:
+    """Sliders for a latency budget, a size budget and an accuracy floor over a Pareto chart of the
+    candidates (a `go.FigureWidget`, updated in place): each change re-runs `choose` on the measured
+    numbers, colours what fits, moves the budget lines and the star on the chosen model, and says why.
+    Headless runs display it once with the starting budgets and never wait on it."""
+
+    FIT, NOFIT = "#1a7f37", "#b0b0b0"
+
+    def __init__(self, df, latency_budget_ms: float, size_budget_bytes: float, accuracy_floor: float):
+        import ipywidgets as W
+        import numpy as np
+        import plotly.graph_objects as go
+
+        from labkit.plots import pareto_scatter
+
+        if df is None or len(df) == 0:
+            raise ValueError("no candidates to choose from: record rows with accuracy, size and latency first")
+        self.df = df.reset_index(drop=True)
+        if "label" not in self.df:
+            self.df = self.df.assign(label=self.df["variant"])
+        lat, size, acc = (self.df[c].to_numpy(float) for c in ("latency_ms_p50", "size_bytes", "accuracy"))
+        base = pareto_scatter(self.df, label="label", title="candidates at batch 64: accuracy vs median latency")
+        try:
+            self.figure = go.FigureWidget(base)  # updated in place by the sliders
+        except ImportError:  # plotly's FigureWidget needs anywidget; a plain figure still shows the start
+            self.figure = go.Figure(base)
+        self._xlo, self._xhi = float(lat.min()) / 1.5, float(lat.max()) * 1.5
+        self._ylo, self._yhi = float(acc.min()) - 0.01, min(1.0, float(acc.max()) + 0.01)
+        for name in ("latency budget", "accuracy floor"):
+            self.figure.add_scatter(x=[], y=[], mode="lines", name=name, hoverinfo="name",
+                                    line=dict(dash="dot", color="#cf222e", width=1.5))
+        self.figure.add_scatter(x=[], y=[], mode="markers", name="chosen",
+                                marker=dict(symbol="star", size=22, color="#d4a72c", line=dict(width=1, color="black")))
+        self.figure.update_layout(xaxis_title="median latency at batch 64 (ms, log)", yaxis_title="top-1 accuracy",
+                                  height=500)
+        lo, hi = np.log10(max(lat.min(), 1e-3) / 2), np.log10(lat.max() * 2)
+        self.latency = W.FloatLogSlider(value=float(np.clip(latency_budget_ms, 10 ** lo, 10 ** hi)), base=10, min=lo,
+                                        max=hi, step=0.01, description="latency ms", readout_format=".3g",
+                                        continuous_update=False)
+        kb = size / 1e3
+        klo, khi = np.log10(max(kb.min(), 1e-3) / 2), np.log10(kb.max() * 2)
+        self.size_kb = W.FloatLogSlider(value=float(np.clip(size_budget_bytes / 1e3, 10 ** klo, 10 ** khi)), base=10,
+                                        min=klo, max=khi, step=0.01, description="size KB", readout_format=",.4g",
+                                        continuous_update=False)
+        amin = float(max(0.0, np.floor(acc.min() * 100 - 1) / 100))
+        self.floor = W.FloatSlider(value=float(np.clip(accuracy_floor, amin, 1.0)), min=amin, max=1.0, step=0.001,
+                                   description="accuracy ≥", readout_format=".1%", continuous_update=False)
+        self.why = W.HTML()
+        self.chosen = None
+        for w in (self.latency, self.size_kb, self.floor):
+            w.layout.width = "420px"
+            w.observe(self._update, names="value")
+        self._update()
+
+    @property
+    def budgets(self) -> tuple[float, float, float]:
+        return self.latency.value, self.size_kb.value * 1e3, self.floor.value
+
+    def _update(self, _change=None) -> None:
+        import html
+
+        lat, size, floor = self.budgets
+        ok = fits(self.df, lat, size, floor)
+        self.chosen, reason = choose(self.df, lat, size, floor)
+        colors = [self.FIT if f else self.NOFIT for f in ok["fits"]]
+        fails = [", ".join(n for n, good in (("too slow", a), ("too large", b), ("below floor", c)) if not good)
+                 for a, b, c in zip(ok["latency_ok"], ok["size_ok"], ok["accuracy_ok"], strict=True)]
+        with self.figure.batch_update():
+            self.figure.data[0].marker.color = colors
+            self.figure.data[0].text = [f"{n}<br>{s / 1e3:,.1f} KB<br>{f or 'fits all budgets'}"
+                                        for n, s, f in zip(self.df["label"], self.df["size_bytes"], fails, strict=True)]
+            star = self.figure.data[-1]
+            star.x = [] if self.chosen is None else [self.chosen["latency_ms_p50"]]
+            star.y = [] if self.chosen is None else [self.chosen["accuracy"]]
+            lat_line, floor_line = self.figure.data[2], self.figure.data[3]
+            lat_line.x, lat_line.y = [lat, lat], [self._ylo, self._yhi]
+            floor_line.x, floor_line.y = [self._xlo, self._xhi], [floor, floor]
+            self.figure.layout.title = (f"{int(ok['fits'].sum())} of {len(ok)} candidates fit: latency ≤ {lat:.3g} ms, "
+                                        f"size ≤ {_kb(size)}, accuracy ≥ {floor:.1%}")
+        head = "no model fits" if self.chosen is None else f"ship: {self.chosen['label']}"
+        self.why.value = f"<b>{html.escape(head)}</b><br>{html.escape(reason)}"
+
+    def widget(self):
+        import ipywidgets as W
+
+        return W.VBox([W.HBox([self.latency, self.size_kb, self.floor]), self.why, self.figure])
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget())
+
+
+def stage_rows(rows, runtime: str = "onnxruntime", target: str = "cpu", batch: int = 64):
+    """One row per pipeline stage (technique "pipeline", a `stage` column) for one runtime, target and batch,
+    in stage order: the capstone's headline numbers."""
+    if rows is None or len(rows) == 0 or "stage" not in rows.columns:
+        raise ValueError("no pipeline rows: these rows have no `stage` column (run notebook 06 first)")
+    sel = rows[(rows["technique"] == "pipeline") & (rows["runtime"] == runtime) & (rows["target"] == target)
+               & (rows["batch"] == batch)]
+    if sel.empty:
+        raise ValueError(f"no pipeline rows for {runtime} on {target} at batch {batch}")
+    return sel.drop_duplicates(subset=["stage"], keep="last").sort_values("stage").reset_index(drop=True)
+
+
+def acceptance(rows, target: str = "cpu", batch: int = 64, min_smaller: float = 10.0, min_faster: float = 4.0,
+               max_loss_points: float = 1.5) -> dict:
+    """The issue's bar, read from the ledger: against the first stage (the teacher) in ONNX Runtime on `target`,
+    the best later stage (the most accurate one at least `min_smaller` x smaller on disk and `min_faster` x faster
+    at `batch`; the last stage when none is) and whether it loses at most `max_loss_points` of top-1."""
+    st = stage_rows(rows, "onnxruntime", target, batch)
+    ref, later = st.iloc[0], st.iloc[1:]
+    if later.empty:
+        raise ValueError("the pipeline has a single stage: nothing to compare with the teacher")
+    later = later.assign(smaller=ref["size_bytes"] / later["size_bytes"],
+                         faster=ref["latency_ms_p50"] / later["latency_ms_p50"],
+                         loss_points=100 * (ref["accuracy"] - later["accuracy"]))
+    clears = later[(later["smaller"] >= min_smaller) & (later["faster"] >= min_faster)]
+    best = clears.sort_values("accuracy", ascending=False).iloc[0] if len(clears) else later.iloc[-1]
+    out = {"best": best["variant"], "stage": int(best["stage"]), "smaller": float(best["smaller"]),
+           "faster": float(best["faster"]), "loss_points": float(best["loss_points"]),
+           "accuracy": float(best["accuracy"]), "teacher_accuracy": float(ref["accuracy"])}
+    out.update(smaller_ok=out["smaller"] >= min_smaller, faster_ok=out["faster"] >= min_faster,
+               accuracy_ok=out["loss_points"] <= max_loss_points)
+    out["passed"] = out["smaller_ok"] and out["faster_ok"] and out["accuracy_ok"]
+    return out

@@ -1,0 +1,214 @@
+"""Notebook 04 (pruning): ledger properties of a smoke run, and unit tests of labkit.prune."""
+
+import gzip
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from labkit import prune as lkp
+from labkit.models import TeacherCNN, count_params, macs
+
+# ---------------------------------------------------------------- the notebook's smoke run
+
+def _rows(df, variant):
+    rows = df[df["variant"] == variant]
+    assert len(rows), f"no ledger row named {variant!r}; have {sorted(df['variant'].unique())}"
+    return rows
+
+
+def test_global_unstructured_reaches_its_sparsity(smoke_run):
+    _, df = smoke_run("04")
+    masked = _rows(df, "global 85% masked + ft")
+    assert set(masked["batch"]) == {1, 64}
+    assert (masked["technique"] == "pruning").all()
+    assert (masked["sparsity"] >= 0.80).all()
+    assert (masked["latency_ms_p50"] > 0).all()
+    # the curves span 0..95% and every pruning row carries its sparsity
+    pruning = df[df["technique"] == "pruning"]
+    assert pruning["sparsity"].notna().all()
+    layer = df[df["variant"].str.startswith("layer-wise ")]
+    assert layer["sparsity"].max() >= 0.94 and layer["sparsity"].min() <= 0.01
+
+
+def test_masked_model_keeps_dense_size_but_compresses(smoke_run):
+    _, df = smoke_run("04")
+    dense = _rows(df, "teacher (torch)").iloc[0]
+    masked = _rows(df, "global 85% masked + ft").iloc[0]
+    # same number of float32 values in the file (within pickling overhead)
+    assert abs(masked["size_bytes"] - dense["size_bytes"]) / dense["size_bytes"] < 0.01
+    assert masked["params"] == dense["params"] and masked["macs"] == dense["macs"]
+    # but gzip finds the zeros
+    assert masked["gzip_bytes"] < 0.6 * dense["gzip_bytes"]
+
+
+def test_channel_pruning_shrinks_params_and_macs(smoke_run):
+    _, df = smoke_run("04")
+    teacher = _rows(df, "teacher (onnxruntime)").iloc[0]
+    for variant in ("channels 50% + ft (torch)", "channels 50% + ft (onnxruntime)"):
+        rows = _rows(df, variant)
+        assert set(rows["batch"]) == {1, 64}
+        r = rows.iloc[0]
+        assert r["params"] < 0.35 * teacher["params"]
+        assert r["macs"] < 0.35 * teacher["macs"]
+        assert r["sparsity"] < 0.05  # a smaller dense network, not a masked one
+    onnx = _rows(df, "channels 50% + ft (onnxruntime)").iloc[0]
+    assert onnx["size_bytes"] < 0.35 * teacher["size_bytes"]
+
+
+def test_pruned_onnx_parity(smoke_run):
+    _, df = smoke_run("04")
+    for variant in ("channels 50% + ft (onnxruntime)", "teacher (onnxruntime)"):
+        rows = _rows(df, variant)
+        assert (rows["parity_max_abs"] <= 1e-4).all()
+        assert (rows["parity_top1"] == 1.0).all()
+        assert rows["parity_passed"].all()
+    assert (_rows(df, "channels 50% + ft (onnxruntime)")["reference"] == "pruned (torch)").all()
+
+
+def test_ledger_rows_are_unique_and_accurate(smoke_run):
+    _, df = smoke_run("04")
+    keys = list(zip(df["variant"], df["target"], df["batch"].fillna(-1), strict=True))
+    assert len(keys) == len(set(keys))
+    assert df["accuracy"].between(0, 1).all()
+    # even the smoke fine-tune keeps the headline models far above chance
+    assert (_rows(df, "global 85% masked + ft")["accuracy"] > 0.7).all()
+    assert (_rows(df, "channels 50% + ft (onnxruntime)")["accuracy"] > 0.6).all()
+
+
+# ---------------------------------------------------------------- labkit.prune
+
+@pytest.fixture
+def model():
+    torch.manual_seed(0)
+    return TeacherCNN().eval()
+
+
+def test_prunable_layers_in_order(model):
+    names = list(lkp.prunable_layers(model))
+    assert names[0] == "features.0" and names[-1] == "classifier.4" and len(names) == 6
+    assert "classifier.4" not in lkp.prunable_layers(model, include_last=False)
+    with pytest.raises(ValueError, match="no Conv2d or Linear"):
+        lkp.prunable_layers(nn.Sequential(nn.ReLU()))
+
+
+@pytest.mark.parametrize("scope", ["global", "layer"])
+def test_magnitude_prune_hits_the_amount(model, scope):
+    assert lkp.sparsity(model) == 0.0
+    lkp.magnitude_prune(model, 0.7, scope=scope)
+    assert lkp.is_masked(model)
+    assert lkp.sparsity(model) == pytest.approx(0.7, abs=1e-3)
+    per_layer = lkp.layer_sparsity(model)
+    if scope == "layer":
+        assert all(v == pytest.approx(0.7, abs=0.01) for v in per_layer.values())
+    else:  # one threshold: the big linear layer gives up more than the first conv
+        assert per_layer["classifier.1"] > per_layer["features.0"]
+
+
+def test_global_prunes_smallest_magnitudes(model):
+    w_before = lkp.weights(model)
+    threshold = np.quantile(np.abs(w_before), 0.5)
+    lkp.magnitude_prune(model, 0.5)
+    w_after = lkp.weights(model)
+    assert np.all(np.abs(w_before[w_after == 0]) <= threshold + 1e-7)
+    assert np.all(w_after[w_after != 0] == w_before[w_after != 0])
+
+
+def test_make_permanent_keeps_zeros_and_dense_keys(model):
+    keys = set(model.state_dict())
+    lkp.magnitude_prune(model, 0.8)
+    assert any(k.endswith("weight_mask") for k in model.state_dict())
+    x = torch.randn(3, 1, 28, 28)
+    y = model(x)
+    lkp.make_permanent(model)
+    assert not lkp.is_masked(model)
+    assert set(model.state_dict()) == keys
+    assert lkp.sparsity(model) == pytest.approx(0.8, abs=1e-3)
+    torch.testing.assert_close(model(x), y)
+
+
+def test_file_sizes_dense_vs_masked(model):
+    dense = lkp.file_sizes(model)
+    lkp.make_permanent(lkp.magnitude_prune(model, 0.9))
+    masked = lkp.file_sizes(model)
+    assert abs(masked["raw_bytes"] - dense["raw_bytes"]) < 0.01 * dense["raw_bytes"]
+    assert masked["gzip_bytes"] < 0.4 * dense["gzip_bytes"]
+    assert gzip.decompress(gzip.compress(lkp.state_dict_bytes(model)))  # bytes are a real torch.save
+
+
+def test_masks_survive_training_with_keeper(model):
+    lkp.make_permanent(lkp.magnitude_prune(model, 0.6))
+    keep = lkp.masks(model)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    after = lkp.mask_keeper(keep)
+    model.train()
+    for _ in range(2):
+        loss = model(torch.randn(8, 1, 28, 28)).pow(2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        after(model)
+    assert lkp.sparsity(model) >= 0.6 - 1e-3
+    with pytest.raises(ValueError, match="unknown layer"):
+        lkp.apply_masks(model, {"nope": keep["features.0"]})
+    with pytest.raises(ValueError, match="mask for"):
+        lkp.apply_masks(model, {"features.0": keep["features.3"]})
+
+
+def test_bad_inputs(model):
+    for bad in (-0.1, 1.0, 1.5, "half"):
+        with pytest.raises(ValueError, match="fraction"):
+            lkp.magnitude_prune(model, bad)
+        with pytest.raises(ValueError, match="fraction of channels"):
+            lkp.prune_channels(model, bad)
+    with pytest.raises(ValueError, match="scope"):
+        lkp.magnitude_prune(model, 0.5, scope="local")
+    with pytest.raises(ValueError, match="unknown layer"):
+        lkp.magnitude_prune(model, 0.5, layers=["features.1"])  # a BatchNorm
+    with pytest.raises(ValueError, match="unknown layer"):
+        lkp.apply_plan(model, {"fc9": 0.5})
+    with pytest.raises(ValueError, match="iterative_steps"):
+        lkp.prune_channels(model, 0.5, iterative_steps=0)
+    with pytest.raises(ValueError, match="ignored_layers"):
+        lkp.prune_channels(model, 0.5, ignored_layers=[nn.Linear(2, 2)])
+    with pytest.raises(ValueError, match="empty"):
+        lkp.plan_from_sensitivity([])
+
+
+def test_prune_channels_returns_a_smaller_copy(model):
+    x = torch.randn(4, 1, 28, 28)
+    small = lkp.prune_channels(model, 0.5, example=x.numpy())
+    assert count_params(model) == 468_010  # the original is untouched
+    assert lkp.channel_widths(small) == {"features.0": 16, "features.3": 16, "features.7": 32, "features.10": 32,
+                                         "classifier.1": 64, "classifier.4": 10}
+    assert count_params(small) < 0.3 * count_params(model)
+    assert macs(small) < 0.3 * macs(model)
+    assert small(x).shape == (4, 10)
+    assert lkp.prune_channels(model, 0.0) is not model
+
+
+def test_prune_channels_respects_ignored_layers(model):
+    small = lkp.prune_channels(model, 0.5, ignored_layers=[model.classifier[1], model.classifier[4]])
+    assert lkp.channel_widths(small)["classifier.1"] == 128
+    assert lkp.channel_widths(small)["features.10"] == 32
+
+
+def test_sensitivity_and_plan(model):
+    x = torch.randn(64, 1, 28, 28)
+    ref = model(x).argmax(1)
+
+    def agreement(m):
+        with torch.no_grad():
+            return float((m(x).argmax(1) == ref).float().mean())
+
+    scan = lkp.sensitivity(model, agreement, [0.5, 0.9], layers=["features.0", "classifier.1"], progress=False)
+    assert len(scan) == 4 and set(scan.columns) >= {"layer", "ratio", "accuracy", "drop", "baseline"}
+    assert (scan["baseline"] == 1.0).all()
+    assert lkp.sparsity(model) == 0.0  # scanned on copies
+    plan = lkp.plan_from_sensitivity(scan, max_drop=1.0)
+    assert plan == {"features.0": 0.9, "classifier.1": 0.9}
+    strict = lkp.plan_from_sensitivity(scan.assign(drop=0.5), max_drop=0.01)
+    assert set(strict.values()) == {0.0}
+    lkp.apply_plan(model, plan)
+    assert lkp.sparsity(model) == pytest.approx(lkp.plan_sparsity(model, plan), abs=1e-3)
