@@ -7,9 +7,31 @@ import os
 # whichever runtime is measured next in the same process. Set before torch/ORT start threads.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from labkit import bench, data, export, ledger, models, parity, plots, profiles, runtimes, targets, train, widgets  # noqa: E402,I001
+from labkit import (  # noqa: E402
+    bench,
+    convert,
+    data,
+    distill,
+    export,
+    ledger,
+    models,
+    parity,
+    pipeline,
+    plots,
+    profiles,
+    prune,
+    quantize,
+    report,
+    runtimes,
+    targets,
+    train,
+    widgets,
+)
 from labkit.session import Session, start  # noqa: E402
 
-__all__ = ["Session", "bench", "data", "export", "ledger", "models", "parity", "plots", "profiles", "runtimes", "start",
-           "targets", "train", "widgets"]
+__all__ = [
+    "Session", "bench", "convert", "data", "distill", "export", "keras_twin", "ledger", "models", "parity",
+    "pipeline", "plots", "profiles", "prune", "quantize", "report", "runtimes", "start", "sysinfo", "targets",
+    "train", "widgets",
+]
 __version__ = "0.1.0"

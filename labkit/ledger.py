@@ -19,7 +19,7 @@ RUNTIMES = {"torch", "torch-compiled", "onnxruntime", "openvino", "tensorflow", 
 PRECISIONS = {"fp32", "fp16", "bf16", "int8", "int4", "mixed", None}
 
 
-def _clean(value):
+def json_safe(value):
     """JSON-safe scalars: numpy numbers to Python, NaN and inf to None."""
     if hasattr(value, "item"):
         value = value.item()
@@ -53,7 +53,7 @@ def make_row(context: dict, variant: str, technique: str, runtime: str | None = 
     if parity is not None:
         row.update(parity.as_row())
     row.update(fields)
-    return {k: _clean(v) for k, v in row.items()}
+    return {k: json_safe(v) for k, v in row.items()}
 
 
 class Ledger:

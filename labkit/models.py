@@ -39,16 +39,17 @@ class TeacherCNN(nn.Module):
 
 
 class StudentCNN(nn.Module):
-    """Two conv blocks (16, 32 channels) and a 32-unit classifier: under 1/8 of the teacher."""
+    """Three conv blocks (16, 32, 32 channels; the last two at 14x14) and a 24-unit classifier:
+    about 1/9 of the teacher's parameters and 1/6 of its multiply-accumulates."""
 
-    def __init__(self, widths: tuple[int, int] = (16, 32), hidden: int = 32):
+    def __init__(self, widths: tuple[int, int, int] = (16, 32, 32), hidden: int = 24):
         super().__init__()
-        a, b = widths
+        a, b, c = widths
         self.features = nn.Sequential(
-            *_conv_block(1, a), nn.MaxPool2d(2), *_conv_block(a, b), nn.MaxPool2d(2),
+            *_conv_block(1, a), nn.MaxPool2d(2), *_conv_block(a, b), *_conv_block(b, c), nn.MaxPool2d(2),
         )
         self.classifier = nn.Sequential(
-            nn.Flatten(), nn.Linear(b * 7 * 7, hidden), nn.ReLU(), nn.Linear(hidden, NUM_CLASSES),
+            nn.Flatten(), nn.Linear(c * 7 * 7, hidden), nn.ReLU(), nn.Linear(hidden, NUM_CLASSES),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

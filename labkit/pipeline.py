@@ -116,12 +116,6 @@ def choose(df, latency_budget_ms: float, size_budget_bytes: float, accuracy_floo
                   f"{_kb(df.loc[smallest, 'size_bytes'])}. Relax a budget or make the model smaller.")
 
 
-def _plain(v):
-    if hasattr(v, "item"):
-        v = v.item()
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    return v
 
 
 def decision(row, why: str, budgets: dict, parity: dict | None = None) -> dict:
@@ -131,11 +125,11 @@ def decision(row, why: str, budgets: dict, parity: dict | None = None) -> dict:
                 "latency_ms_p50_b64": None, "parity": parity}
     get = row.get if hasattr(row, "get") else row.__getitem__
     out = {"chosen": get("label") or get("variant"), "why": why, "budgets": budgets,
-           "accuracy": _plain(get("accuracy")), "size_bytes": _plain(get("size_bytes")),
-           "latency_ms_p50_b64": _plain(get("latency_ms_p50")), "parity": parity}
+           "accuracy": ledger.json_safe(get("accuracy")), "size_bytes": ledger.json_safe(get("size_bytes")),
+           "latency_ms_p50_b64": ledger.json_safe(get("latency_ms_p50")), "parity": parity}
     for k in ("notebook", "variant", "runtime", "target", "precision", "params"):
         if get(k) is not None:
-            out[k] = _plain(get(k))
+            out[k] = ledger.json_safe(get(k))
     return out
 
 
@@ -149,7 +143,7 @@ def parity_of(row) -> dict | None:
     get = row.get if hasattr(row, "get") else row.__getitem__
     out = {}
     for k in PARITY_COLUMNS:
-        v = _plain(get(k)) if k in row else None
+        v = ledger.json_safe(get(k)) if k in row else None
         if v is not None and not (isinstance(v, float) and math.isnan(v)):
             out[k.removeprefix("parity_")] = v
     return out or None
@@ -161,7 +155,7 @@ def write_decision(run_dir: str | Path, decided: dict) -> Path:
     if missing:
         raise ValueError(f"a decision needs the keys {', '.join(DECISION_KEYS)}; missing {', '.join(missing)}")
     path = Path(run_dir) / "decision.json"
-    path.write_text(json.dumps({k: _plain(v) if not isinstance(v, dict) else v for k, v in decided.items()},
+    path.write_text(json.dumps({k: ledger.json_safe(v) if not isinstance(v, dict) else v for k, v in decided.items()},
                                indent=2, default=str) + "\n")
     return path
 

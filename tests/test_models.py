@@ -49,4 +49,4 @@ def test_flatten_reorder_is_a_permutation():
 
 
 def test_macs_counts_convolutions():
-    assert models.macs(models.TeacherCNN()) > 10 * models.macs(models.StudentCNN())
+    assert models.macs(models.TeacherCNN()) > 5 * models.macs(models.StudentCNN())
