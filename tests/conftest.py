@@ -15,17 +15,17 @@ from labkit import ledger, runner
 def smoke_run(tmp_path_factory):
     """smoke_run("03") -> (run folder, that notebook's ledger rows as a DataFrame); fails with the
     notebook's error if it did not run to the end."""
-    done: dict[str, tuple[Path, object]] = {}
+    done: dict[str, tuple[Path, dict]] = {}
 
     def get(name: str):
-        if name not in done:
+        if name not in done:  # run each notebook once, even when it fails
             nb = runner.find_notebook(name)
             out = tmp_path_factory.mktemp(f"run-{nb.stem}")
             runner.run([nb], out, profile="smoke", target="auto", report=False)
-            result = json.loads((out / "summary.json").read_text())["notebooks"][nb.stem]
-            if result["status"] != "ok":
-                pytest.fail(f"{nb.name} failed at cell {result.get('cell')}: {result.get('error')}")
-            done[name] = (out, ledger.load(out))
-        return done[name]
+            done[name] = (out, json.loads((out / "summary.json").read_text())["notebooks"][nb.stem])
+        out, result = done[name]
+        if result["status"] != "ok":
+            pytest.fail(f"{name} failed at cell {result.get('cell')}: {result.get('error')}")
+        return out, ledger.load(out)
 
     return get
