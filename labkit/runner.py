@@ -100,7 +100,9 @@ def run(notebooks: list[Path], out: Path | None = None, profile: str = "class", 
             if result["status"] != "ok":
                 tqdm.write(f"FAILED {nb.name} at cell {result['cell']}: {result['error'][:300]}\n"
                            f"  the executed notebook is {out / 'notebooks' / nb.name}")
-            (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+            tmp = out / "summary.json.tmp"  # replaced atomically: a reader never sees half a file
+            tmp.write_text(json.dumps(summary, indent=2) + "\n")
+            tmp.replace(out / "summary.json")
     if report:
         from labkit.report import write_report
 
