@@ -12,6 +12,10 @@ import numpy as np
 from labkit.models import INPUT_SHAPE
 from labkit.targets import Target
 
+# The largest batch a runner passes to its runtime in one call (runtimes keep buffers sized for the
+# largest batch they have seen, so one 10k-image call can cost gigabytes per loaded model).
+MAX_CHUNK = 1024
+
 
 class ArtifactError(RuntimeError):
     """An artifact is missing, of an unknown kind, or unreadable."""
@@ -28,8 +32,12 @@ class Runner:
     info: dict = field(default_factory=dict)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
+        """Logits for `x`; large batches run in chunks of MAX_CHUNK, so memory stays bounded and
+        artifacts with a bounded batch dimension (a .pt2 exported with max=1024) accept any size."""
         check_input(x)
-        return np.asarray(self.fn(np.ascontiguousarray(x, dtype=np.float32)), dtype=np.float32)
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        chunks = [x[i: i + MAX_CHUNK] for i in range(0, len(x), MAX_CHUNK)] or [x]
+        return np.concatenate([np.asarray(self.fn(c), dtype=np.float32) for c in chunks])
 
     @property
     def size_bytes(self) -> int | None:

@@ -51,3 +51,14 @@ def test_missing_and_corrupt_artifacts(tmp_path):
 def test_export_needs_a_batch_of_two(tmp_path):
     with pytest.raises(ValueError, match="at least 2"):
         export_onnx(models.StudentCNN(), tmp_path / "s.onnx", example=np.zeros((1, 1, 28, 28), np.float32))
+
+
+def test_large_batches_run_in_chunks(student):
+    calls = []
+    runner = runtimes.torch_runner(student, CPU)
+    inner = runner.fn
+    runner.fn = lambda x: calls.append(len(x)) or inner(x)
+    x = np.random.default_rng(1).normal(size=(runtimes.MAX_CHUNK * 2 + 5, 1, 28, 28)).astype(np.float32)
+    out = runner(x)
+    assert calls == [runtimes.MAX_CHUNK, runtimes.MAX_CHUNK, 5] and out.shape == (len(x), 10)
+    assert np.allclose(out[-5:], inner(x[-5:]), atol=1e-5)
