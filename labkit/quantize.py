@@ -436,29 +436,6 @@ def graph_bytes(gm) -> int:
     return torch_bytes(used)
 
 
-def predict_fixed_batch(fn: Callable[[np.ndarray], np.ndarray], x: np.ndarray, batch: int = 64,
-                        progress: bool = False) -> np.ndarray:
-    """Logits of `fn` over `x` in batches of exactly `batch` (the last one padded, the padding
-    dropped): for models compiled or converted for one static batch size."""
-    from tqdm.auto import tqdm
-
-    if batch < 1:
-        raise ValueError("batch must be at least 1")
-    outs = []
-    for i in tqdm(range(0, len(x), batch), desc="predict", leave=False, disable=not progress):
-        chunk = x[i: i + batch]
-        n = len(chunk)
-        if n < batch:
-            chunk = np.concatenate([chunk, np.zeros((batch - n, *x.shape[1:]), x.dtype)])
-        outs.append(np.asarray(fn(np.ascontiguousarray(chunk)))[:n])
-    return np.concatenate(outs)
-
-
-def predict_batched(fn: Callable[[np.ndarray], np.ndarray], x: np.ndarray, batch: int = 1000) -> np.ndarray:
-    """Logits of any callable over `x` in batches of up to `batch`."""
-    return np.concatenate([np.asarray(fn(x[i: i + batch])) for i in range(0, len(x), batch)])
-
-
 def weight_memory(params: float, bits: int) -> float:
     """Bytes needed to hold `params` weights at `bits` bits each (no activations, no KV cache,
     no per-group scales)."""

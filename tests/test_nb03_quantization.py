@@ -237,21 +237,6 @@ def test_calibration_reader_feeds_every_image_once_then_none():
         q.NumpyCalibrationReader(x, batch_size=0)
 
 
-def test_predict_fixed_batch_pads_the_last_batch():
-    seen = []
-
-    def fn(x):
-        seen.append(len(x))
-        return x.reshape(len(x), -1)[:, :10]
-
-    x = np.arange(70 * 784, dtype=np.float32).reshape(70, 1, 28, 28)
-    out = q.predict_fixed_batch(fn, x, batch=64)
-    assert seen == [64, 64] and out.shape == (70, 10)
-    assert np.array_equal(out, x.reshape(70, -1)[:, :10])
-    with pytest.raises(ValueError):
-        q.predict_fixed_batch(fn, x, batch=0)
-
-
 def test_sizes_of_torch_models():
     from labkit.models import TeacherCNN
 
