@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from labkit.parity import ParityCard, card
-from labkit.runtimes import Runner
+from labkit.runtimes import Runner, nchw_to_nhwc
 
 # TensorFlow's C++ start-up chatter (CPU feature notes, oneDNN banners) drowns notebook output.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -30,14 +30,6 @@ TFLITE_MODES = {
 # The ledger precision of each TFLite mode, and the parity tolerance it is judged by.
 TFLITE_PRECISION = {"fp32": "fp32", "dynamic": "mixed", "fp16": "fp16", "int8": "int8"}
 TFLITE_TOLERANCE = {"fp32": "fp32", "dynamic": "int8", "fp16": "fp16", "int8": "int8"}
-
-
-def nchw_to_nhwc(x: np.ndarray) -> np.ndarray:
-    """(N, C, H, W) -> (N, H, W, C), the layout Keras, TFLite and tf2onnx graphs take."""
-    x = np.asarray(x)
-    if x.ndim != 4:
-        raise ValueError(f"expected a 4-D NCHW batch, got shape {x.shape}")
-    return np.ascontiguousarray(x.transpose(0, 2, 3, 1), dtype=np.float32)
 
 
 @contextlib.contextmanager

@@ -142,10 +142,11 @@ def weights(model: nn.Module, nonzero_only: bool = False) -> np.ndarray:
     return w[w != 0] if nonzero_only else w
 
 
-def state_dict_bytes(model: nn.Module) -> bytes:
+def state_dict_bytes(model_or_state: nn.Module | dict) -> bytes:
     """The bytes `torch.save(model.state_dict(), f)` writes (masks included if still attached)."""
+    state = model_or_state.state_dict() if hasattr(model_or_state, "state_dict") else model_or_state
     buf = io.BytesIO()
-    torch.save(model.state_dict(), buf)
+    torch.save(state, buf)
     return buf.getvalue()
 
 

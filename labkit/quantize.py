@@ -5,7 +5,6 @@ prepare_pt2e, TFLiteConverter) where they teach them; this module is what they r
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -408,12 +407,9 @@ def ort_op_times(path: str | Path, x: np.ndarray, target, runs: int = 10) -> dic
 def torch_bytes(model_or_state) -> int:
     """Bytes of `torch.save(state_dict)`: the on-disk size of a torch model's weights, whatever
     their dtype (int8 packed weights and quantization parameters included)."""
-    import torch
+    from labkit.prune import state_dict_bytes
 
-    state = model_or_state.state_dict() if hasattr(model_or_state, "state_dict") else model_or_state
-    buf = io.BytesIO()
-    torch.save(state, buf)
-    return buf.getbuffer().nbytes
+    return len(state_dict_bytes(model_or_state))
 
 
 def graph_bytes(gm) -> int:

@@ -161,8 +161,12 @@ def openvino_runner(model: str | Path | object, target: Target, name: str = "ope
     return Runner(name, "openvino", run, path)
 
 
-def _nchw_to_nhwc(x: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(x.transpose(0, 2, 3, 1))
+def nchw_to_nhwc(x: np.ndarray) -> np.ndarray:
+    """(N, C, H, W) -> (N, H, W, C), the layout Keras, TFLite and tf2onnx graphs take."""
+    x = np.asarray(x)
+    if x.ndim != 4:
+        raise ValueError(f"expected a 4-D NCHW batch, got shape {x.shape}")
+    return np.ascontiguousarray(x.transpose(0, 2, 3, 1), dtype=np.float32)
 
 
 def keras_runner(model_or_path, target: Target, name: str = "keras") -> Runner:
@@ -185,7 +189,7 @@ def keras_runner(model_or_path, target: Target, name: str = "keras") -> Runner:
     call = tf.function(lambda t: model(t, training=False), reduce_retracing=True)
 
     def run(x: np.ndarray) -> np.ndarray:
-        return call(tf.constant(_nchw_to_nhwc(x))).numpy()
+        return call(tf.constant(nchw_to_nhwc(x))).numpy()
 
     return Runner(name, "tensorflow", run, path)
 
@@ -202,7 +206,7 @@ def savedmodel_runner(path: str | Path, target: Target, name: str = "savedmodel"
         raise ArtifactError(f"{path} is not a readable SavedModel ({err}).") from err
 
     def run(x: np.ndarray) -> np.ndarray:
-        out = serve(tf.constant(_nchw_to_nhwc(x)))
+        out = serve(tf.constant(nchw_to_nhwc(x)))
         return next(iter(out.values())).numpy()
 
     runner = Runner(name, "tensorflow", run, path)
@@ -223,7 +227,7 @@ def litert_runner(path: str | Path, target: Target, name: str = "litert") -> Run
     state = {"batch": None}
 
     def run(x: np.ndarray) -> np.ndarray:
-        x = _nchw_to_nhwc(x)
+        x = nchw_to_nhwc(x)
         if state["batch"] != len(x):
             interp.resize_tensor_input(inp["index"], [len(x), *x.shape[1:]])
             interp.allocate_tensors()
