@@ -12,6 +12,7 @@ from labkit import (  # noqa: E402
     convert,
     data,
     distill,
+    exercises,
     export,
     keras_twin,
     ledger,
@@ -32,7 +33,7 @@ from labkit import (  # noqa: E402
 from labkit.session import Session, start  # noqa: E402
 
 __all__ = [
-    "Session", "bench", "convert", "data", "distill", "export", "keras_twin", "ledger", "models", "parity",
+    "Session", "bench", "convert", "data", "distill", "exercises", "export", "keras_twin", "ledger", "models", "parity",
     "pipeline", "plots", "profiles", "prune", "quantize", "report", "runtimes", "start", "sysinfo", "targets",
     "train", "widgets",
 ]

@@ -1,4 +1,4 @@
-"""The `labkit` command: run, report, doctor, train."""
+"""The `labkit` command: run, report, doctor, train, release, grade."""
 
 from __future__ import annotations
 
@@ -48,6 +48,23 @@ def _train(args) -> int:
     return 0
 
 
+def _release(args) -> int:
+    from labkit.release import release
+
+    written = release(Path(args.out) if args.out else None)
+    print(f"student edition: {len(written)} notebooks in {written[0].parent}")
+    return 0
+
+
+def _grade(args) -> int:
+    from labkit.grade import grade
+
+    out = grade(args.submissions, Path(args.out) if args.out else None, args.profile, args.timeout,
+                args.notebooks or None)
+    print(f"gradebook: {out / 'gradebook.csv'}\n           {out / 'gradebook.html'}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="labkit", description="the labkit command")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -72,6 +89,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", help="folder for teacher.pt and teacher.json (default: data/weights)")
     p.add_argument("--force", action="store_true", help="replace existing weights")
     p.set_defaults(fn=_train)
+    p = sub.add_parser("release", help="write the student edition (solutions replaced by stubs)")
+    p.add_argument("--out", help="folder for the student notebooks (default: student/)")
+    p.set_defaults(fn=_release)
+    p = sub.add_parser("grade", help="run students' notebooks and write a gradebook (CSV and HTML)")
+    p.add_argument("submissions", help="a folder with one subfolder per student holding NN_*.ipynb notebooks")
+    p.add_argument("--notebooks", nargs="*", help="notebook numbers to grade (default: all submitted)")
+    p.add_argument("--profile", default="smoke", choices=["smoke", "class", "full"])
+    p.add_argument("--timeout", type=float, default=600, help="seconds allowed per notebook (default 600)")
+    p.add_argument("--out", help="a new or empty folder (default: a new folder under runs/)")
+    p.set_defaults(fn=_grade)
     args = parser.parse_args(argv)
     try:
         return args.fn(args)

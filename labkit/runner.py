@@ -53,7 +53,7 @@ def prepare_out(out: Path | None) -> Path:
 
 
 @contextmanager
-def _run_dir_env(out: Path):
+def run_dir_env(out: Path):
     """Kernels inherit this process's environment: point them at the run folder while they run."""
     old = os.environ.get("LABKIT_RUN_DIR")
     os.environ["LABKIT_RUN_DIR"] = str(out.resolve())
@@ -92,7 +92,7 @@ def run(notebooks: list[Path], out: Path | None = None, profile: str = "class", 
     summary = {"profile": profile, "target": target, "seed": seed, "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
                "notebooks": {}, "versions": versions(), "env": fingerprint()}
     bar = tqdm(notebooks, desc="notebooks", unit="nb")
-    with _run_dir_env(out):
+    with run_dir_env(out):
         for nb in bar:
             bar.set_postfix_str(nb.stem)
             result = _execute(nb, out / "notebooks" / nb.name, params, timeout)
