@@ -71,6 +71,17 @@ def soften(logits: np.ndarray | torch.Tensor, T: float = 1.0) -> np.ndarray:
     return (e / e.sum(axis=-1, keepdims=True)).astype(np.float32)
 
 
+def soft_kl(student_logits: np.ndarray, teacher_logits_array: np.ndarray, T: float = 4.0) -> float:
+    """Mean KL(softmax(teacher/T) || softmax(student/T)) per image: how much of the teacher's output
+    distribution a student reproduces (0 when it matches exactly)."""
+    if np.shape(student_logits) != np.shape(teacher_logits_array):
+        raise ValueError(f"student logits {np.shape(student_logits)} and teacher logits "
+                         f"{np.shape(teacher_logits_array)} must have the same shape (same images, same order)")
+    p_t, p_s = soften(teacher_logits_array, T).astype(np.float64), soften(student_logits, T).astype(np.float64)
+    tiny = np.finfo(np.float64).tiny
+    return float(np.mean(np.sum(p_t * (np.log(p_t + tiny) - np.log(p_s + tiny)), axis=1)))
+
+
 @torch.no_grad()
 def teacher_logits(model: nn.Module | Callable[[np.ndarray], np.ndarray], split: Split | np.ndarray,
                    batch_size: int = 1000, desc: str = "teacher logits") -> np.ndarray:

@@ -30,7 +30,7 @@ def train_teacher(out_dir: Path, epochs: int = RECIPE["epochs"], seed: int = REC
     model = TeacherCNN()
     t0 = time.time()
     fit(model, data.load("train"), epochs=epochs, batch_size=RECIPE["batch_size"], lr=RECIPE["lr"],
-        seed=seed, desc="teacher")
+        seed=seed, desc="teacher", schedule="cosine")
     test_acc = accuracy(model, data.load("test"))
     out_dir.mkdir(parents=True, exist_ok=True)
     torch.save(model.state_dict(), weights)

@@ -163,6 +163,17 @@ def test_soften_and_confusions():
         distill.confusions(p1, np.array([0, 1]))
 
 
+def test_soft_kl_is_the_batchmean_kl_at_temperature():
+    rng = np.random.default_rng(0)
+    s, t = rng.normal(0, 3, (40, 10)).astype(np.float32), rng.normal(0, 6, (40, 10)).astype(np.float32)
+    by_torch = F.kl_div(F.log_softmax(torch.from_numpy(s) / 4, 1), F.softmax(torch.from_numpy(t) / 4, 1),
+                        reduction="batchmean").item()
+    assert distill.soft_kl(s, t, 4.0) == pytest.approx(by_torch, rel=1e-5)
+    assert distill.soft_kl(t, t, 4.0) == pytest.approx(0.0, abs=1e-9)
+    with pytest.raises(ValueError, match="same shape"):
+        distill.soft_kl(s[:5], t, 4.0)
+
+
 def test_student_budget_in_code():
     assert count_params(StudentCNN()) * 8 <= count_params(TeacherCNN())
 
@@ -230,4 +241,6 @@ def test_class_acceptance():
     assert len(mean_row["seeds"]) >= 2 and mean_row["n_eval"] == 10000
     assert mean_row["accuracy"] > mean_row["scratch_accuracy"]
     assert mean_row["teacher_accuracy"] - mean_row["accuracy"] <= 0.02
+    kl = df[df["variant"].str.startswith("pitfall demo")].set_index("variant")["soft_kl"]
+    assert kl["pitfall demo: argmax into the loss"] > 1.5 * kl["pitfall demo: correct (lk.distill.kd_loss)"]
     # the 3x latency criterion is printed by the notebook's closing cell, not asserted (no timing asserts)

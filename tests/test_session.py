@@ -39,6 +39,20 @@ def test_fit_learns_something():
     assert hist.loss[-1] < hist.loss[0]
 
 
+def test_fit_returns_default_layout_and_refreshed_pruning_hooks():
+    from torch.nn.utils import prune
+
+    model = models.StudentCNN()
+    prune.l1_unstructured(model.features[0], "weight", amount=0.5)
+    fit(model, data.load("train", 256, seed=0), epochs=1, batch_size=64, seed=0, schedule="cosine")
+    assert all(p.is_contiguous() for p in model.parameters())
+    assert model.features[0].weight.is_contiguous()  # derived by the hook: torch's prune needs .view(-1)
+    prune.global_unstructured([(model.features[0], "weight")], prune.L1Unstructured, amount=0.6)
+    assert float((model.features[0].weight == 0).float().mean()) == pytest.approx(0.8, abs=0.01)  # 60% of the rest
+    with pytest.raises(ValueError, match="onecycle"):
+        fit(model, data.load("train", 64, seed=0), schedule="step")
+
+
 def test_train_teacher_never_overwrites(tmp_path):
     (tmp_path / "teacher.pt").write_bytes(b"precious")
     with pytest.raises(FileExistsError, match="--force"):
