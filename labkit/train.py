@@ -58,12 +58,12 @@ def fit(
     total = max(1, round(epochs * steps_per_epoch))
     eval_every = max(1, steps_per_epoch // max(1, evals_per_epoch))
     opt = torch.optim.Adam(model.parameters(), lr=lr)
-    if schedule == "onecycle":
-        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=total, pct_start=0.25)
-    elif schedule == "cosine":
-        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total)
-    else:
+    if schedule not in ("onecycle", "cosine"):
         raise ValueError(f"schedule={schedule!r}: use 'onecycle' or 'cosine'")
+    if schedule == "onecycle" and total >= 8:  # fewer steps leave no room to warm up: plain decay
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=total, pct_start=0.25)
+    else:
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total)
     hist = History()
     running, seen = 0.0, 0
     order = torch.randperm(len(y), generator=gen)

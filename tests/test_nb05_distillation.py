@@ -227,6 +227,12 @@ def test_accuracies_are_real(rows):
     assert mean_row["margin_over_scratch"] == pytest.approx(mean_row["accuracy"] - mean_row["scratch_accuracy"])
 
 
+def test_sweep_points_are_recorded_against_a_scratch_reference(rows):
+    sweep = rows[rows["variant"].str.startswith("sweep")]
+    assert sorted(sweep["T"]) == [2.0, 8.0] and set(sweep["alpha"]) == {0.5}  # smoke's two points
+    assert sweep["scratch_accuracy"].between(0.1, 1.0).all()
+
+
 # ---------------------------------------------------------------- acceptance, on a class run (opt-in)
 
 CLASS_RUN = os.environ.get("LABKIT_NB05_CLASS_RUN")
