@@ -261,6 +261,8 @@ class NumpyCalibrationReader(_calibration_reader_base()):
     """Feeds calibration images to `onnxruntime.quantization.quantize_static` in batches.
 
     ORT calls `get_next()` until it returns None; `rewind()` starts over (for a second use).
+    Every batch has the same size (the largest divisor of the image count up to `batch_size`):
+    ORT's Entropy and Percentile calibrators stack the batches' outputs and fail on a short last one.
     """
 
     def __init__(self, x: np.ndarray, input_name: str = "image", batch_size: int = 32):
@@ -271,7 +273,7 @@ class NumpyCalibrationReader(_calibration_reader_base()):
             raise ValueError("batch_size must be at least 1")
         self.x = np.ascontiguousarray(x, dtype=np.float32)
         self.input_name = input_name
-        self.batch_size = int(batch_size)
+        self.batch_size = next(b for b in range(min(int(batch_size), len(x)), 0, -1) if len(x) % b == 0)
         self._pos = 0
 
     def get_next(self) -> dict[str, np.ndarray] | None:
