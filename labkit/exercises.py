@@ -321,8 +321,9 @@ EXERCISES: dict[str, Exercise] = {ex.id: ex for ex in (
     Exercise("05.kd_loss", "distillation_loss", "The distillation loss with T squared",
              "the loss value and its gradient w.r.t. the student logits on four small batches (T=1, T=4, "
              "alpha=0 and alpha=1) against lk.distill.kd_loss",
-             "alpha * T**2 * F.kl_div(F.log_softmax(s / T, 1), F.softmax(t / T, 1), reduction='batchmean') + "
-             "(1 - alpha) * F.cross_entropy(s, y)",
+             "the soft term is the KL divergence between the softened distributions (F.kl_div takes the student's "
+             "log-probabilities at temperature T first, the teacher's probabilities second, reduction='batchmean'), "
+             "weighted by alpha and T**2; add (1 - alpha) times the cross-entropy of the raw logits with the labels",
              distillation_loss, _kd_cases,
              ((lambda s, t, y, T, a: _kd(s, t, y, T, a, soft_scale=1.0), "multiply the soft term by T**2: its "
                                                                           "gradient shrinks like 1/T**2"),
