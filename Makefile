@@ -28,7 +28,7 @@ run: $(STAMP)
 	$(BIN)/labkit run --profile class
 
 test: $(STAMP)
-	$(BIN)/ruff check labkit tests
+	$(BIN)/ruff check
 	$(BIN)/python -m pytest
 
 doctor: $(STAMP)
