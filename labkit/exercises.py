@@ -34,14 +34,18 @@ def _rng(seed: int = 0) -> np.random.Generator:
 
 # ---- 01 · a parity check that catches the trace pitfall -------------------------------------
 
-def parity_check(reference, candidate, atol: float = 1e-4) -> dict:
-    """Reference: largest |difference|, share of equal top-1 decisions, and whether both are within tolerance."""
+def _parity(reference, candidate, atol: float, distance: Callable[[np.ndarray], float]) -> dict:
     ref, cand = np.asarray(reference, np.float64), np.asarray(candidate, np.float64)
-    if ref.shape != cand.shape:
-        raise ValueError(f"shapes differ: {ref.shape} vs {cand.shape}")
-    max_abs = float(np.abs(ref - cand).max())
+    max_abs = float(distance(ref - cand))
     top1 = float(np.mean(ref.argmax(1) == cand.argmax(1)))
     return {"max_abs": max_abs, "top1": top1, "passed": max_abs <= atol and top1 == 1.0}
+
+
+def parity_check(reference, candidate, atol: float = 1e-4) -> dict:
+    """Reference: largest |difference|, share of equal top-1 decisions, and whether both are within tolerance."""
+    if np.shape(reference) != np.shape(candidate):
+        raise ValueError(f"shapes differ: {np.shape(reference)} vs {np.shape(candidate)}")
+    return _parity(reference, candidate, atol, lambda d: np.abs(d).max())
 
 
 def _parity_cases() -> list[Case]:
@@ -58,10 +62,7 @@ def _parity_cases() -> list[Case]:
 
 
 def _parity_signed(reference, candidate, atol=1e-4):
-    ref, cand = np.asarray(reference, np.float64), np.asarray(candidate, np.float64)
-    max_abs = float((ref - cand).max())
-    top1 = float(np.mean(ref.argmax(1) == cand.argmax(1)))
-    return {"max_abs": max_abs, "top1": top1, "passed": max_abs <= atol and top1 == 1.0}
+    return _parity(reference, candidate, atol, lambda d: d.max())
 
 
 def _parity_top1_only(reference, candidate, atol=1e-4):
@@ -70,10 +71,7 @@ def _parity_top1_only(reference, candidate, atol=1e-4):
 
 
 def _parity_mean(reference, candidate, atol=1e-4):
-    ref, cand = np.asarray(reference, np.float64), np.asarray(candidate, np.float64)
-    mean_abs = float(np.abs(ref - cand).mean())
-    top1 = float(np.mean(ref.argmax(1) == cand.argmax(1)))
-    return {"max_abs": mean_abs, "top1": top1, "passed": mean_abs <= atol and top1 == 1.0}
+    return _parity(reference, candidate, atol, lambda d: np.abs(d).mean())
 
 
 # ---- 03 · affine (asymmetric) fake quantization with one scale per output channel -------------
