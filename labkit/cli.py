@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.fn(args)
-    except (FileNotFoundError, FileExistsError, ValueError, RuntimeError) as err:
+    except (FileNotFoundError, FileExistsError, NotADirectoryError, ValueError, RuntimeError) as err:
         print(f"labkit {args.command}: {err}", file=sys.stderr)
         return 2
 

@@ -10,7 +10,6 @@ known mistakes a check recognises. In a notebook:
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +21,7 @@ import torch.nn.functional as F
 from labkit.checking import Case, Exercise, Result, run_check
 from labkit.distill import kd_loss
 from labkit.keras_twin import conv_kernel_to_keras, dense_after_flatten_to_keras
+from labkit.paths import env_path
 from labkit.plots import pareto_mask
 from labkit.quantize import fake_quantize, per_channel_params, qrange, quantize
 
@@ -389,8 +389,7 @@ def catalog():
 
 
 def _run_dir(run_dir: str | Path | None) -> Path | None:
-    env = os.environ.get("LABKIT_RUN_DIR")
-    return Path(run_dir) if run_dir is not None else (Path(env) if env else None)
+    return Path(run_dir) if run_dir is not None else env_path("LABKIT_RUN_DIR")
 
 
 def check(exercise_id: str, fn: Callable, run_dir: str | Path | None = None, seconds: float = 10.0) -> Result:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from labkit.paths import notebooks_dir
+from labkit.paths import folder, notebooks_dir
 from labkit.session import new_run_dir
 from labkit.sysinfo import fingerprint, versions
 
@@ -45,7 +45,7 @@ def prepare_out(out: Path | None) -> Path:
     """A new run folder, or `out` if it does not exist yet or is empty (never overwrite a run)."""
     if out is None:
         return new_run_dir("run")
-    out = Path(out)
+    out = folder(out)
     if out.exists() and any(out.iterdir()):
         raise FileExistsError(f"{out} already holds a run; choose a new --out folder (nothing was changed).")
     out.mkdir(parents=True, exist_ok=True)

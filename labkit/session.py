@@ -14,7 +14,7 @@ import numpy as np
 
 from labkit import data, profiles
 from labkit.ledger import Ledger
-from labkit.paths import runs_dir
+from labkit.paths import env_path, folder, runs_dir
 from labkit.sysinfo import cpu_info, fingerprint, int8_outlook, versions
 from labkit.targets import Target, resolve
 
@@ -76,9 +76,9 @@ def new_run_dir(prefix: str = "lab") -> Path:
 
 def run_dir_from_env() -> Path:
     """`LABKIT_RUN_DIR` (set by `labkit run`, or by you to share one folder) or a fresh folder."""
-    env = os.environ.get("LABKIT_RUN_DIR")
-    if env:
-        path = Path(env)
+    path = env_path("LABKIT_RUN_DIR")
+    if path:
+        path = folder(path, "LABKIT_RUN_DIR")
         path.mkdir(parents=True, exist_ok=True)
         return path
     return new_run_dir()

@@ -11,6 +11,7 @@ import torch
 
 from labkit import data
 from labkit.models import TeacherCNN, count_params
+from labkit.paths import folder
 from labkit.sysinfo import cpu_info, versions
 from labkit.train import accuracy, fit
 
@@ -21,7 +22,7 @@ def train_teacher(out_dir: Path, epochs: int = RECIPE["epochs"], seed: int = REC
                   force: bool = False) -> dict:
     """Train the teacher on the full training set, evaluate on all 10k test images, write
     `teacher.pt` (a state_dict) and `teacher.json` (the manifest) into `out_dir`."""
-    out_dir = Path(out_dir)
+    out_dir = folder(out_dir)  # checked before 10 minutes of training, not after
     weights, manifest_path = out_dir / "teacher.pt", out_dir / "teacher.json"
     if not force and (weights.exists() or manifest_path.exists()):
         raise FileExistsError(f"{weights} already exists; pass --force to replace it or --out to write elsewhere.")

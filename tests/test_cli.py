@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import pytest
 
@@ -41,3 +42,36 @@ def test_doctor_checks_data_and_pins(capsys):
     cli.main(["doctor"])
     out = capsys.readouterr().out
     assert "ok  fashion-mnist checksums" in out and "ok  torch" in out and "avx2" in out
+
+
+def _file(tmp_path):
+    target = tmp_path / "notes.txt"
+    target.write_text("mine")
+    return target
+
+
+@pytest.mark.parametrize("command", [["run", "00", "--profile", "smoke"], ["grade", "{subs}"], ["train", "teacher"]])
+@pytest.mark.parametrize("inside", [False, True], ids=["a file", "inside a file"])
+def test_out_pointing_at_a_file_is_one_sentence(tmp_path, capsys, monkeypatch, command, inside):
+    import labkit.teacher
+
+    monkeypatch.setattr(labkit.teacher, "fit", lambda *a, **k: pytest.fail("trained before checking --out"))
+    (tmp_path / "subs" / "ada").mkdir(parents=True)
+    (tmp_path / "subs" / "ada" / "02_tensorflow_conversion.ipynb").write_text("{}")
+    target = _file(tmp_path)
+    out = target / "run" if inside else target
+    argv = [a.replace("{subs}", str(tmp_path / "subs")) for a in command] + ["--out", str(out)]
+    assert cli.main(argv) == 2
+    where = f" lies inside {target}, which" if inside else ""
+    assert capsys.readouterr().err == (f"labkit {command[0]}: --out {out}{where} is a file, not a folder; give the "
+                                       "path of a new or existing folder instead (nothing was changed).\n")
+    assert target.read_text() == "mine"
+
+
+def test_out_is_resolved_before_it_is_checked(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "r1").mkdir()
+    (tmp_path / "r1" / "summary.json").write_text("{}")
+    for spelling in ("r1", "./x/../r1", str(tmp_path / "r1")):
+        with pytest.raises(FileExistsError, match=f"{tmp_path / 'r1'} already holds a run"):
+            runner.prepare_out(Path(spelling))

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from labkit import data
+from labkit.paths import REPO_DIR
 
 
 @pytest.fixture
@@ -66,3 +67,17 @@ def test_torch_loader_batches():
     split = data.load("test", 100)
     xb, yb = next(iter(data.torch_loader(split, batch_size=32)))
     assert tuple(xb.shape) == (32, 1, 28, 28) and tuple(yb.shape) == (32,)
+
+
+def test_cache_folder_that_is_a_file_is_one_sentence(tmp_path, monkeypatch):
+    (tmp_path / "cache").write_text("")
+    monkeypatch.setenv("LABKIT_CACHE", str(tmp_path / "cache"))
+    with pytest.raises(NotADirectoryError, match=r"the data cache \(LABKIT_CACHE\) .*cache is a file, not a folder"):
+        data.load("test")
+
+
+def test_relative_variables_are_taken_from_the_kit_folder(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)  # a kernel runs in its notebook's folder, not where LABKIT_* was set
+    monkeypatch.setenv("LABKIT_DATA", "data")
+    assert data.dataset_dir() == REPO_DIR / "data" / "fashion-mnist"
+    assert len(data.load("test", 10)) == 10
