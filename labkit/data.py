@@ -3,9 +3,14 @@ torch loaders or tf datasets."""
 
 from __future__ import annotations
 
+import fcntl
 import gzip
 import hashlib
 import json
+import os
+import secrets
+import sys
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,7 +93,7 @@ def _read_idx(path: Path) -> np.ndarray:
     return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
 
 
-def _stamp() -> dict[str, list[int]]:
+def _stamp() -> str:
     """Size and modification time of each source file: a changed file invalidates the cache."""
     stamp = {}
     for name in FILES.values():
@@ -97,23 +102,64 @@ def _stamp() -> dict[str, list[int]]:
             raise DataError(f"{path} is missing. {RESTORE_HINT}")
         st = path.stat()
         stamp[name] = [st.st_size, st.st_mtime_ns]
-    return stamp
+    return json.dumps(stamp, sort_keys=True)
+
+
+def _read_cache(cache: Path, stamp: str, report: bool = True) -> dict[str, np.ndarray] | None:
+    """The decoded arrays in `cache` if it is a whole copy of the current data files, else None. A file that
+    fails to load is damaged: with `report`, one line on stderr says so (the caller rebuilds it)."""
+    if not cache.exists():
+        return None
+    try:
+        with np.load(cache) as npz:
+            if "stamp" not in npz.files or str(npz["stamp"]) != stamp:
+                return None  # made from other data files, or by an older labkit
+            return {f"{split}_{kind}": npz[f"{split}_{kind}"] for split, kind in FILES}
+    except Exception as err:  # truncated, overwritten, not a zip, a member missing: rebuild it
+        if report:
+            print(f"labkit: the data cache {cache} is damaged ({type(err).__name__}: {err}); "
+                  "rebuilding it from the shipped data.", file=sys.stderr)
+        return None
+
+
+def _write_cache(cache: Path, stamp: str, arrays: dict[str, np.ndarray]) -> None:
+    """Write `cache` under a name of its own, then rename it into place: readers and other writers only
+    ever see a whole file."""
+    tmp = cache.with_name(f"{cache.stem}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
+    try:
+        with open(tmp, "xb") as f:
+            np.savez(f, stamp=np.array(stamp), **arrays)
+        os.replace(tmp, cache)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+@contextmanager
+def _locked(path: Path):
+    """Hold an exclusive lock on `path` (created if needed), so one process decodes while the others wait."""
+    with open(path, "a") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX)
+        except OSError:  # a file system without locks: the atomic rename alone keeps the cache whole
+            pass
+        yield
 
 
 def load_raw() -> dict[str, np.ndarray]:
-    """uint8 images and labels for both splits, verified on first use and cached decoded."""
+    """uint8 images and labels for both splits, verified on first use and cached decoded. Any number of
+    processes may fill the cache at once; a damaged cache file is rebuilt."""
     cache = cache_dir() / "fashion-mnist.npz"
-    meta = cache.with_suffix(".json")
     stamp = _stamp()
-    if cache.exists() and meta.exists() and json.loads(meta.read_text()) == stamp:
-        with np.load(cache) as npz:
-            return {key: npz[key] for key in npz.files}
-    verify_checksums()
-    arrays = {f"{split}_{kind}": _read_idx(dataset_dir() / name) for (split, kind), name in FILES.items()}
-    tmp = cache.with_suffix(".tmp.npz")
-    np.savez(tmp, **arrays)
-    tmp.replace(cache)
-    meta.write_text(json.dumps(stamp))
+    arrays = _read_cache(cache, stamp)
+    if arrays is not None:
+        return arrays
+    with _locked(cache.with_suffix(".lock")):
+        arrays = _read_cache(cache, stamp, report=False)  # filled by another process while this one waited?
+        if arrays is None:
+            verify_checksums()
+            arrays = {f"{split}_{kind}": _read_idx(dataset_dir() / name) for (split, kind), name in FILES.items()}
+            _write_cache(cache, stamp, arrays)
     return arrays
 
 

@@ -1,5 +1,8 @@
 import gzip
+import multiprocessing
+import os
 import shutil
+import sys
 
 import numpy as np
 import pytest
@@ -67,6 +70,54 @@ def test_torch_loader_batches():
     split = data.load("test", 100)
     xb, yb = next(iter(data.torch_loader(split, batch_size=32)))
     assert tuple(xb.shape) == (32, 1, 28, 28) and tuple(yb.shape) == (32,)
+
+
+def _fill_cache(barrier, cache: str) -> None:
+    """One process of the race: wait for the others, then load through an empty cache."""
+    os.environ["LABKIT_CACHE"] = cache
+    barrier.wait()
+    raw = data.load_raw()
+    sys.exit(0 if raw["train_images"].shape == (60000, 28, 28) and raw["test_labels"].shape == (10000,) else 3)
+
+
+def test_processes_filling_an_empty_cache_at_once_all_succeed(tmp_path):
+    """Two notebooks opened at once, or a class sharing a home directory: 8 rounds of 3 processes start together
+    on an empty cache (before the fix, with one shared temporary name, nearly every round lost a process)."""
+    ctx = multiprocessing.get_context("fork")
+    reference = data.load_raw()
+    for round_ in range(8):
+        cache = tmp_path / f"cache{round_}"
+        barrier = ctx.Barrier(3)
+        procs = [ctx.Process(target=_fill_cache, args=(barrier, str(cache))) for _ in range(3)]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join(60)
+        assert [p.exitcode for p in procs] == [0, 0, 0], f"round {round_}"
+        assert sorted(p.name for p in cache.iterdir()) == ["fashion-mnist.lock", "fashion-mnist.npz"]  # no leftovers
+    with np.load(cache / "fashion-mnist.npz") as npz:
+        assert all(np.array_equal(npz[key], value) for key, value in reference.items())
+
+
+@pytest.mark.parametrize("damage", ["truncated", "one byte flipped", "not a zip"])
+def test_a_damaged_cache_heals_with_a_one_line_note(tmp_path, monkeypatch, capsys, damage):
+    monkeypatch.setenv("LABKIT_CACHE", str(tmp_path))
+    reference = data.load_raw()
+    cache = tmp_path / "fashion-mnist.npz"
+    good = cache.read_bytes()
+    bad = {"truncated": good[: len(good) // 2],
+           "one byte flipped": good[:len(good) // 2] + bytes([good[len(good) // 2] ^ 0xFF]) + good[len(good) // 2 + 1:],
+           "not a zip": b"garbage"}[damage]
+    cache.write_bytes(bad)
+    capsys.readouterr()
+    raw = data.load_raw()
+    assert all(np.array_equal(raw[key], value) for key, value in reference.items())
+    err = capsys.readouterr().err
+    assert err.startswith(f"labkit: the data cache {cache} is damaged (") and err.count("\n") == 1
+    assert err.endswith("); rebuilding it from the shipped data.\n")
+    assert cache.read_bytes() == good  # rebuilt on disk, so the next load is quiet
+    data.load_raw()
+    assert capsys.readouterr().err == ""
 
 
 def test_cache_folder_that_is_a_file_is_one_sentence(tmp_path, monkeypatch):
