@@ -74,27 +74,69 @@ def teacher_manifest() -> dict:
     return json.loads(path.read_text())
 
 
-def load_teacher(path: str | Path | None = None) -> TeacherCNN:
-    """The shipped teacher (or a state_dict at `path`), checksum-verified, in eval mode."""
-    path = Path(path) if path else weights_dir() / "teacher.pt"
-    if not path.exists():
-        raise FileNotFoundError(
-            f"{path} is missing. Restore the shipped weights with `git checkout -- data/weights`, "
-            "or rebuild them with `labkit train teacher` (about 10 minutes on 2 cores)."
+def _verify_shipped(path: Path) -> None:
+    """Refuse the shipped teacher.pt unless it matches the SHA-256 in its manifest."""
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    expected = teacher_manifest()["sha256"]
+    if digest != expected:
+        raise ValueError(
+            f"{path} does not match its manifest (sha256 {digest[:12]}... vs {expected[:12]}...). "
+            "Restore it with `git checkout -- data/weights` or retrain with `labkit train teacher`."
         )
-    if path == weights_dir() / "teacher.pt":
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        expected = teacher_manifest()["sha256"]
-        if digest != expected:
-            raise ValueError(
-                f"{path} does not match its manifest (sha256 {digest[:12]}... vs {expected[:12]}...). "
-                "Restore it with `git checkout -- data/weights` or retrain with `labkit train teacher`."
-            )
+
+
+def _read_state_dict(path: Path) -> dict:
+    """The state_dict saved at `path`, loaded safely (`weights_only=True`); ValueError saying why not."""
+    save_it = ("save one with `torch.save(model.state_dict(), path)`, or restore the shipped weights with "
+               "`git checkout -- data/weights`.")
+    if path.stat().st_size == 0:
+        raise ValueError(f"{path} is empty (0 bytes), so it holds no weights; {save_it}")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # a truncated or foreign file
-        raise ValueError(f"{path} is not a readable PyTorch state_dict ({err}).") from err
+        reason = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
+        raise ValueError(f"{path} is not a readable PyTorch state_dict ({reason}); {save_it}") from err
+    if not isinstance(state, dict):
+        raise ValueError(f"{path} holds a {type(state).__name__}, not a state_dict; {save_it}")
+    return state
+
+
+def _names(keys: list[str]) -> str:
+    return ", ".join(keys[:3]) + (", ..." if len(keys) > 3 else "")
+
+
+def _check_fits(model: nn.Module, state: dict, path: Path) -> None:
+    """Refuse a state_dict saved from another architecture, saying which tensors do not fit."""
+    expected = model.state_dict()
+    missing = [k for k in expected if k not in state]
+    extra = [k for k in state if k not in expected]
+    reshaped = [k for k in expected if k in state and tuple(getattr(state[k], "shape", ())) != expected[k].shape]
+    name = type(model).__name__
+    problems = [f"{len(keys)} {what} ({_names(keys)})" for keys, what in
+                ((reshaped, f"of {name}'s tensors have another shape"), (missing, "are missing"),
+                 (extra, f"are not {name}'s")) if keys]
+    if problems:
+        raise ValueError(f"{path} holds the weights of another model, not a {name}: {', '.join(problems)}; load it "
+                         f"into the model that saved it, or pass a {name} state_dict (the shipped one is "
+                         f"{weights_dir() / 'teacher.pt'}).")
+
+
+def load_teacher(path: str | Path | None = None) -> TeacherCNN:
+    """The shipped teacher (or a state_dict at `path`), checksum-verified, in eval mode. A relative `path` is
+    resolved first, so the shipped file is verified against its manifest however it is named."""
+    shipped = (weights_dir() / "teacher.pt").resolve()
+    path = Path(path).expanduser().resolve() if path else shipped
+    if not path.is_file():
+        what = "a folder, not a file" if path.is_dir() else "missing"
+        fix = ("Restore the shipped weights with `git checkout -- data/weights`, or rebuild them with "
+               "`labkit train teacher` (about 10 minutes on 2 cores)." if path == shipped else
+               f"Give the path of a TeacherCNN state_dict file (the shipped one is {shipped}).")
+        raise FileNotFoundError(f"{path} is {what}. {fix}")
+    if path == shipped:
+        _verify_shipped(path)
+    state = _read_state_dict(path)
     model = TeacherCNN()
+    _check_fits(model, state, path)
     model.load_state_dict(state)
     return model.eval()
 

@@ -1,3 +1,5 @@
+import shutil
+
 import numpy as np
 import pytest
 import torch
@@ -23,8 +25,44 @@ def test_corrupt_weights_are_refused(tmp_path):
     bad.write_bytes(b"\x80not a state dict")
     with pytest.raises(ValueError, match="not a readable PyTorch state_dict"):
         models.load_teacher(bad)
-    with pytest.raises(FileNotFoundError, match="labkit train teacher"):
+    with pytest.raises(FileNotFoundError, match="missing.pt is missing. Give the path of a TeacherCNN state_dict"):
         models.load_teacher(tmp_path / "missing.pt")
+
+
+def test_an_empty_file_says_so(tmp_path):
+    empty = tmp_path / "teacher.pt"
+    empty.touch()
+    with pytest.raises(ValueError, match=r"teacher.pt is empty \(0 bytes\), so it holds no weights; save one with"):
+        models.load_teacher(empty)
+
+
+def test_weights_of_another_model_name_the_tensors_and_what_to_do(tmp_path):
+    path = tmp_path / "student.pt"
+    torch.save(models.StudentCNN().state_dict(), path)
+    with pytest.raises(ValueError) as err:
+        models.load_teacher(path)
+    message = str(err.value)
+    assert message.startswith(f"{path} holds the weights of another model, not a TeacherCNN: ")
+    assert "of TeacherCNN's tensors have another shape (features.0.weight" in message and "Missing key" not in message
+    assert message.endswith("load it into the model that saved it, or pass a TeacherCNN state_dict (the shipped one "
+                            f"is {models.weights_dir() / 'teacher.pt'}).")
+    torch.save(torch.zeros(3), path)
+    with pytest.raises(ValueError, match="holds a Tensor, not a state_dict"):
+        models.load_teacher(path)
+
+
+def test_the_shipped_teacher_is_verified_whether_its_path_is_relative_or_absolute(tmp_path, monkeypatch):
+    """A state_dict that loads fine but is not the shipped one: refused by its manifest under every spelling."""
+    shipped = tmp_path / "data" / "weights" / "teacher.pt"
+    shutil.copytree(models.weights_dir(), shipped.parent)
+    monkeypatch.setenv("LABKIT_DATA", str(tmp_path / "data"))
+    state = models.load_teacher().state_dict()
+    state["classifier.4.bias"] += 1.0  # a different model of the same shape
+    torch.save(state, shipped)
+    monkeypatch.chdir(tmp_path)
+    for path in (None, shipped, "data/weights/teacher.pt", "./data/../data/weights/teacher.pt"):
+        with pytest.raises(ValueError, match="does not match its manifest"):
+            models.load_teacher(path)
 
 
 def test_keras_twin_matches_teacher_logits():
