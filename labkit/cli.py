@@ -51,8 +51,10 @@ def _train(args) -> int:
 def _release(args) -> int:
     from labkit.release import release
 
-    written = release(Path(args.out) if args.out else None)
-    print(f"student edition: {len(written)} notebooks in {written[0].parent}")
+    done = release(Path(args.out) if args.out else None, force=args.force)
+    if done.moved:
+        print(f"kept {len(done.moved)} edited notebook(s), moved unchanged into {done.backup}: {', '.join(done.moved)}")
+    print(f"student edition: {len(done.notebooks)} notebooks in {done.notebooks[0].parent}")
     return 0
 
 
@@ -91,6 +93,9 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(fn=_train)
     p = sub.add_parser("release", help="write the student edition (solutions replaced by stubs)")
     p.add_argument("--out", help="folder for the student notebooks (default: student/)")
+    p.add_argument("--force", action="store_true",
+                   help="release even where notebooks were edited since the last release, moving them into a dated "
+                        "backup folder first (files the kit did not write are never touched)")
     p.set_defaults(fn=_release)
     p = sub.add_parser("grade", help="run students' notebooks and write a gradebook (CSV and HTML)")
     p.add_argument("submissions", help="a folder with one subfolder per student holding NN_*.ipynb notebooks")

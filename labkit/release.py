@@ -5,15 +5,19 @@ hint. Outputs are cleared; everything else is kept byte for byte in the notebook
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from labkit import exercises
-from labkit.paths import REPO_DIR, notebooks_dir
+from labkit.paths import REPO_DIR, folder, notebooks_dir
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 STUDENT_DIR = REPO_DIR / "student"
+MANIFEST = ".labkit-release.json"  # what the last release wrote, with hashes: anything else is a learner's
 
 
 def _function_of(lines: list[str], begin: int) -> str | None:
@@ -68,27 +72,91 @@ def student_notebook(nb: dict, notebook: str) -> dict:
     return nb
 
 
-def release(out: str | Path | None = None, notebooks: list[Path] | None = None) -> list[Path]:
-    """Write the student edition of `notebooks` (default: all of the kit's) to `out` (default: student/);
-    numbered notebooks in `out` that are not part of this release are removed. Returns the written paths."""
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _read_manifest(out: Path) -> dict[str, str]:
+    """Notebook name -> SHA-256 of what the last release wrote into `out`; {} when there is no readable record,
+    so that every notebook there counts as not written by the kit."""
+    try:
+        record = json.loads((out / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return {}
+    written = record.get("notebooks") if isinstance(record, dict) else None
+    if not isinstance(written, dict):
+        return {}
+    return {name: digest for name, digest in written.items() if Path(name).name == name and isinstance(digest, str)}
+
+
+def _edited(out: Path, fresh: dict[str, bytes], manifest: dict[str, str]) -> list[str]:
+    """Notebooks in `out` that this release would replace or remove and that are not what the last release wrote
+    there: a learner's edits, or their own files under a name the release needs."""
+    edited = []
+    for name in sorted({*fresh, *manifest}):
+        path = out / name
+        if not path.is_file():
+            continue
+        data = path.read_bytes()
+        if data != fresh.get(name) and _sha256(data) != manifest.get(name):
+            edited.append(name)
+    return edited
+
+
+def _move_aside(out: Path, names: list[str]) -> Path:
+    """Move `names` from `out` into a new dated backup folder inside it; returns that folder."""
+    stamp, n = time.strftime("%Y%m%d-%H%M%S"), 1
+    backup = out / f"backup-{stamp}"
+    while backup.exists():  # two releases within a second
+        n += 1
+        backup = out / f"backup-{stamp}-{n}"
+    backup.mkdir()
+    for name in names:
+        (out / name).rename(backup / name)
+    return backup
+
+
+@dataclass(frozen=True)
+class Released:
+    """What a release did: the notebooks it wrote, and the edited ones it moved into `backup` first."""
+
+    notebooks: list[Path]
+    moved: list[str]
+    backup: Path | None
+
+
+def release(out: str | Path | None = None, notebooks: list[Path] | None = None, force: bool = False) -> Released:
+    """Write the student edition of `notebooks` (default: all of the kit's) to `out` (default: student/) and
+    record what it wrote in `out/.labkit-release.json`. Notebooks there that differ from the last release (edited
+    by a learner) stop it with a FileExistsError naming them; with `force` they are moved into a dated backup
+    folder first. Notebooks of the last release that are no longer part of the kit are removed; files the kit
+    did not write are never touched."""
     from labkit.runner import all_notebooks
 
-    out = STUDENT_DIR if out is None else Path(out)
+    out = STUDENT_DIR if out is None else folder(out)
     notebooks = all_notebooks() if notebooks is None else [Path(p) for p in notebooks]
     if not notebooks:
         raise FileNotFoundError("no notebooks to release")
     source_dirs = {notebooks_dir().resolve(), *(p.parent.resolve() for p in notebooks)}
-    if out.resolve() in source_dirs:
+    if out in source_dirs:
         raise ValueError(f"{out} holds the solution notebooks; release the student edition to another folder")
-    prepared = {}
+    fresh = {}
     for path in notebooks:  # every notebook is checked before anything is written
-        prepared[path.name] = student_notebook(json.loads(path.read_text()), path.stem)
+        nb = student_notebook(json.loads(path.read_text()), path.stem)
+        fresh[path.name] = (json.dumps(nb, indent=1, ensure_ascii=False) + "\n").encode()
+    manifest = _read_manifest(out)
+    edited = _edited(out, fresh, manifest)
+    if edited and not force:
+        raise FileExistsError(
+            f"{out} holds {len(edited)} notebook(s) that differ from what `labkit release` last wrote there "
+            f"({', '.join(edited)}), so nothing was changed: move or rename them to keep them, or add --force to "
+            "have them moved into a dated backup folder inside it first.")
     out.mkdir(parents=True, exist_ok=True)
-    for stale in out.glob("[0-9][0-9]_*.ipynb"):
-        if stale.name not in prepared:
-            stale.unlink()
-    written = []
-    for name, nb in prepared.items():
-        (out / name).write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
-        written.append(out / name)
-    return written
+    backup = _move_aside(out, edited) if edited else None
+    for name in manifest.keys() - fresh.keys():  # left by an earlier release and unchanged since
+        (out / name).unlink(missing_ok=True)
+    for name, data in fresh.items():
+        (out / name).write_bytes(data)
+    record = {"written_by": "labkit release", "notebooks": {name: _sha256(data) for name, data in fresh.items()}}
+    (out / MANIFEST).write_text(json.dumps(record, indent=1) + "\n")
+    return Released([out / name for name in fresh], edited, backup)

@@ -5,6 +5,7 @@ what `labkit release` writes now, and every student notebook runs to the end wit
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -46,17 +47,92 @@ def test_bad_markers_are_refused(source, error):
 def test_release_refuses_the_solution_folder(tmp_path):
     with pytest.raises(ValueError, match="holds the solution notebooks"):
         release.release(runner.all_notebooks()[0].parent)
-    (tmp_path / "99_gone.ipynb").write_text("{}")  # a stale student notebook is removed
     assert cli.main(["release", "--out", str(tmp_path)]) == 0
-    assert sorted(p.name for p in tmp_path.iterdir()) == [p.name for p in runner.all_notebooks()]
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == sorted([release.MANIFEST, *(p.name for p in runner.all_notebooks())])
 
 
 def test_shipped_student_edition_is_up_to_date(tmp_path):
-    fresh = {p.name: p.read_bytes() for p in release.release(tmp_path)}
+    fresh = {p.name: p.read_bytes() for p in release.release(tmp_path).notebooks}
     shipped = {p.name: p.read_bytes() for p in sorted(release.STUDENT_DIR.glob("*.ipynb"))}
     assert list(shipped) == list(fresh), "student/ lists other notebooks: run `labkit release`"
     for name in fresh:
         assert shipped[name] == fresh[name], f"student/{name} is stale: run `labkit release` and commit student/"
+    manifest = (release.STUDENT_DIR / release.MANIFEST).read_bytes()
+    assert manifest == (tmp_path / release.MANIFEST).read_bytes(), f"commit student/{release.MANIFEST} too"
+
+
+def _snapshot(folder) -> dict:
+    return {p.relative_to(folder): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _learner_folder(folder, manifest: bool):
+    """A copy of the shipped student edition (with or without the release record) in which a learner edited 03
+    and added a notebook and notes of their own."""
+    folder.mkdir()
+    for nb in [*release.STUDENT_DIR.glob("*.ipynb"), *([release.STUDENT_DIR / release.MANIFEST] * manifest)]:
+        (folder / nb.name).write_bytes(nb.read_bytes())
+    edited = next(folder.glob("03_*.ipynb"))
+    nb = json.loads(edited.read_text())
+    nb["cells"][1]["source"] = ["# my answer\n", "x = 42"]
+    edited.write_text(json.dumps(nb, indent=1))
+    (folder / "07_my_experiment.ipynb").write_text(json.dumps({"cells": [], "note": "mine"}))
+    (folder / "notes.txt").write_text("my notes")
+    return edited.name
+
+
+@pytest.mark.parametrize("default_folder", [True, False], ids=["student/", "--out L without a record"])
+def test_release_over_a_learners_edits_changes_nothing_and_names_them(tmp_path, monkeypatch, capsys,
+                                                                        default_folder):
+    folder = tmp_path / "L"
+    edited = _learner_folder(folder, manifest=default_folder)
+    monkeypatch.setattr(release, "STUDENT_DIR", folder)
+    before = _snapshot(folder)
+    assert cli.main(["release"] if default_folder else ["release", "--out", str(folder)]) == 2
+    err = capsys.readouterr().err
+    assert f"{folder} holds 1 notebook(s) that differ from what `labkit release` last wrote there ({edited})" in err
+    assert "nothing was changed" in err and "--force" in err and "Traceback" not in err
+    assert _snapshot(folder) == before  # every file byte-identical, the learner's own ones included
+
+
+def test_force_moves_edits_into_a_backup_and_leaves_the_learners_files(tmp_path, capsys):
+    folder = tmp_path / "L"
+    edited = _learner_folder(folder, manifest=True)
+    before = _snapshot(folder)
+    assert cli.main(["release", "--out", str(folder), "--force"]) == 0
+    (backup,) = [p for p in folder.iterdir() if p.is_dir()]
+    assert backup.name.startswith("backup-20") and str(backup) in capsys.readouterr().out
+    assert _snapshot(backup) == {Path(edited): before[Path(edited)]}  # the edit, moved unchanged
+    after = _snapshot(folder)
+    for own in ("07_my_experiment.ipynb", "notes.txt"):  # files the kit did not write are never touched
+        assert after[Path(own)] == before[Path(own)]
+    assert after[Path(edited)] == (release.STUDENT_DIR / edited).read_bytes()  # a fresh edition in place
+    assert cli.main(["release", "--out", str(folder)]) == 0  # and the next release goes through
+
+
+def test_only_unchanged_notebooks_of_an_earlier_release_are_removed(tmp_path):
+    kit = runner.all_notebooks()
+    release.release(tmp_path, kit)
+    last = tmp_path / kit[-1].name
+    release.release(tmp_path, kit[:-1])  # the kit dropped its last notebook: the released copy goes
+    assert not last.exists() and json.loads((tmp_path / release.MANIFEST).read_text())["notebooks"].keys() == {
+        p.name for p in kit[:-1]}
+    release.release(tmp_path, kit)
+    last.write_text(last.read_text() + "\n")  # any edit, even a blank line
+    edited = last.read_bytes()
+    with pytest.raises(FileExistsError, match=last.name):
+        release.release(tmp_path, kit[:-1])
+    assert last.read_bytes() == edited
+
+
+def test_release_out_a_file_is_one_sentence(tmp_path, capsys):
+    target = tmp_path / "notes.txt"
+    target.write_text("mine")
+    assert cli.main(["release", "--out", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"labkit release: --out {target} is a file, not a folder; give the path of a new or existing "
+                   "folder instead (nothing was changed).\n")
+    assert target.read_text() == "mine"
 
 
 def _student(number: str):
