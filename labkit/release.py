@@ -147,10 +147,12 @@ def release(out: str | Path | None = None, notebooks: list[Path] | None = None, 
     manifest = _read_manifest(out)
     edited = _edited(out, fresh, manifest)
     if edited and not force:
+        why = ("differ from what `labkit release` last wrote there" if manifest else
+               "differ from the student edition and have no record of a release there")
         raise FileExistsError(
-            f"{out} holds {len(edited)} notebook(s) that differ from what `labkit release` last wrote there "
-            f"({', '.join(edited)}), so nothing was changed: move or rename them to keep them, or add --force to "
-            "have them moved into a dated backup folder inside it first.")
+            f"{out} holds {len(edited)} notebook(s) that {why} ({', '.join(edited)}), so nothing was changed: "
+            "move or rename them to keep them, or add --force to have them moved into a dated backup folder "
+            "inside it first.")
     out.mkdir(parents=True, exist_ok=True)
     backup = _move_aside(out, edited) if edited else None
     for name in manifest.keys() - fresh.keys():  # left by an earlier release and unchanged since
