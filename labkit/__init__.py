@@ -10,6 +10,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 from labkit import (  # noqa: E402
     bench,
     convert,
+    cpu,
     data,
     distill,
     exercises,
@@ -33,8 +34,8 @@ from labkit import (  # noqa: E402
 from labkit.session import Session, start  # noqa: E402
 
 __all__ = [
-    "Session", "bench", "convert", "data", "distill", "exercises", "export", "keras_twin", "ledger", "models", "parity",
-    "pipeline", "plots", "profiles", "prune", "quantize", "report", "runtimes", "start", "sysinfo", "targets",
+    "Session", "bench", "convert", "cpu", "data", "distill", "exercises", "export", "keras_twin", "ledger", "models",
+    "parity", "pipeline", "plots", "profiles", "prune", "quantize", "report", "runtimes", "start", "sysinfo", "targets",
     "train", "widgets",
 ]
 __version__ = "0.1.0"
