@@ -1,40 +1,34 @@
 """labkit: the plumbing behind the notebooks (data, models, runtimes, targets, benchmarks,
-parity, the results ledger, plots). The techniques themselves stay visible in the notebooks."""
+parity, the results ledger, plots). The techniques themselves stay visible in the notebooks.
 
+`import labkit as lk` is cheap: each module (and torch, TensorFlow or ipywidgets behind it) is imported
+the first time a notebook touches `lk.<module>`."""
+
+import importlib
 import os
 
-# ONNX Runtime and OpenMP worker threads must not spin between calls, or they starve
-# whichever runtime is measured next in the same process. Set before torch/ORT start threads.
+# The one place the kit sets process-wide variables, before any runtime starts its threads:
+# ONNX Runtime and OpenMP worker threads must not spin between calls, or they starve whichever runtime
+# is measured next in the same process; TensorFlow's C++ INFO lines stay out of the notebooks.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from labkit import (  # noqa: E402
-    bench,
-    convert,
-    data,
-    distill,
-    exercises,
-    export,
-    keras_twin,
-    ledger,
-    models,
-    parity,
-    pipeline,
-    plots,
-    profiles,
-    prune,
-    quantize,
-    report,
-    runtimes,
-    sysinfo,
-    targets,
-    train,
-    widgets,
+MODULES = (
+    "bench", "convert", "cpu", "data", "distill", "exercises", "export", "keras_twin", "ledger", "models", "parity",
+    "pipeline", "plots", "profiles", "prune", "quantize", "report", "runtimes", "sysinfo", "targets", "train",
+    "widgets",
 )
-from labkit.session import Session, start  # noqa: E402
-
-__all__ = [
-    "Session", "bench", "convert", "data", "distill", "exercises", "export", "keras_twin", "ledger", "models", "parity",
-    "pipeline", "plots", "profiles", "prune", "quantize", "report", "runtimes", "start", "sysinfo", "targets",
-    "train", "widgets",
-]
+__all__ = ["Session", "start", *MODULES]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    if name in MODULES:
+        return importlib.import_module(f"labkit.{name}")
+    if name in ("Session", "start"):
+        return getattr(importlib.import_module("labkit.session"), name)
+    raise AttributeError(f"module 'labkit' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

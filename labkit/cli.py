@@ -7,13 +7,15 @@ import json
 import sys
 from pathlib import Path
 
+from labkit.cpu import PERSONALITIES
+
 
 def _run(args) -> int:
     from labkit import runner
 
     notebooks = [runner.find_notebook(n) for n in args.notebooks] or runner.all_notebooks()
     out = runner.run(notebooks, Path(args.out) if args.out else None, args.profile, args.target, args.seed,
-                     args.timeout)
+                     args.timeout, personality=args.cpu_personality)
     summary = json.loads((out / "summary.json").read_text())
     failed = [k for k, v in summary["notebooks"].items() if v["status"] != "ok"]
     for name, r in summary["notebooks"].items():
@@ -77,6 +79,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", help="a new or empty folder (default: a new folder under runs/)")
     p.add_argument("--timeout", type=int, default=None, help="seconds allowed per cell")
+    p.add_argument("--cpu-personality", choices=sorted(PERSONALITIES), default=None,
+                   help="run as on a lower CPU: torch, oneDNN and OpenVINO capped at AVX2 (ONNX Runtime and LiteRT "
+                        "cannot be capped and still use every instruction the CPU has)")
     p.set_defaults(fn=_run)
     p = sub.add_parser("report", help="write report.html for a run folder")
     p.add_argument("run")

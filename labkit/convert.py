@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -19,7 +18,6 @@ from labkit.parity import ParityCard, card
 from labkit.runtimes import Runner, nchw_to_nhwc
 
 # TensorFlow's C++ start-up chatter (CPU feature notes, oneDNN banners) drowns notebook output.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 TFLITE_MODES = {
     "fp32": "no optimisation: float32 weights and compute",

@@ -6,7 +6,8 @@ import sys
 from dataclasses import dataclass
 from importlib import metadata
 
-from labkit.sysinfo import FLAGS_OF_INTEREST, cpu_info, int8_outlook, versions
+from labkit.cpu import FLAGS_OF_INTEREST, bf16_outlook, cpu_info, int8_outlook
+from labkit.sysinfo import versions
 
 
 @dataclass
@@ -93,11 +94,14 @@ def check_targets() -> list[Check]:
 def run_doctor() -> int:
     """Print every check; return 1 if any real problem was found."""
     info = cpu_info()
-    print(f"CPU: {info['model']} ({info['cores']} cores)")
+    forced = f", personality {info['personality']} forced" if info["personality"] else ""
+    print(f"CPU: {info['model']} ({info['arch']}, {info['cores']} cores{forced})")
+    arch_prefix = "arm64" if info["arch"] == "arm64" else "x86"
     for flag, meaning in FLAGS_OF_INTEREST.items():
-        mark = "yes" if info["flags"][flag] else "no "
-        print(f"  {mark} {flag:12s} {meaning}")
+        if meaning.startswith(arch_prefix):
+            print(f"  {'yes' if info['flags'][flag] else 'no '} {flag:12s} {meaning}")
     print(f"  -> {int8_outlook()}")
+    print(f"  -> {bf16_outlook()}")
     sections = {"versions": check_versions(), "data": check_data(), "kernel": [check_kernel()],
                 "targets (informational)": check_targets()}
     problems = 0

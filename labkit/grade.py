@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from labkit import exercises
-from labkit.runner import kernel_name, prepare_out, run_dir_env
+from labkit.runner import kernel_env, kernel_name, prepare_out
 from labkit.session import new_run_dir
 
 COLORS = {"passed": "#dafbe1", "failed": "#ffebe9", "not implemented": "#ffebe9", "error": "#ffebe9",
@@ -61,7 +61,7 @@ def _execute(nb, run_dir: Path, timeout: float) -> str:
     client.reset_execution_trackers()
     deadline, index = time.monotonic() + timeout, 0
     try:
-        with run_dir_env(run_dir), client.setup_kernel():
+        with kernel_env({"LABKIT_RUN_DIR": str(run_dir.resolve())}), client.setup_kernel():
             for index, cell in enumerate(nb.cells):
                 if cell.cell_type != "code":
                     continue

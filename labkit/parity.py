@@ -7,12 +7,17 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+# Unit roundoff of bf16 (8 significant bits): a bf16 path's error is judged relative to each image's
+# largest logit, in these units, since its absolute size grows with the logits.
+BF16_UNIT = 2.0 ** -8
+
 # Pass/fail thresholds per precision. fp32 paths must reproduce the logits; lower precisions
-# are judged on the decision (top-1) and the direction of the logit vector.
+# are judged on the decision (top-1) and the direction of the logit vector. `max_scaled` bounds
+# max |d| / max |reference logit| per image.
 TOLERANCES = {
     "fp32": {"max_abs": 1e-4, "top1": 1.0, "cosine": 0.99999},
     "fp16": {"max_abs": 5e-2, "top1": 0.995, "cosine": 0.9999},
-    "bf16": {"max_abs": 2e-1, "top1": 0.99, "cosine": 0.999},
+    "bf16": {"max_abs": None, "max_scaled": 8 * BF16_UNIT, "top1": 0.99, "cosine": 0.999},
     "int8": {"max_abs": None, "top1": 0.99, "cosine": 0.99},
     "int4": {"max_abs": None, "top1": 0.95, "cosine": 0.95},
 }
@@ -28,13 +33,15 @@ class ParityCard:
     n: int
     max_abs: float
     max_rel: float
+    max_scaled: float
     cosine: float
     top1: float
     passed: bool
     failures: tuple[str, ...]
 
     def as_row(self) -> dict:
-        return {"parity_max_abs": self.max_abs, "parity_max_rel": self.max_rel, "parity_cosine": self.cosine,
+        return {"parity_max_abs": self.max_abs, "parity_max_rel": self.max_rel, "parity_max_scaled": self.max_scaled,
+                "parity_cosine": self.cosine,
                 "parity_top1": self.top1, "parity_passed": self.passed, "reference": self.reference}
 
     def __str__(self) -> str:
@@ -70,6 +77,7 @@ def card(reference: np.ndarray, candidate: np.ndarray, precision: str = "fp32",
     diff = np.abs(ref - cand)
     max_abs = float(diff.max())
     max_rel = float((diff / np.maximum(np.abs(ref), 1e-6)).max())
+    max_scaled = float((diff.max(1) / np.maximum(np.abs(ref).max(1), 1e-12)).max()) if len(ref) else 0.0
     cos = float(np.mean(np.sum(ref * cand, 1) / np.maximum(
         np.linalg.norm(ref, axis=1) * np.linalg.norm(cand, axis=1), 1e-12)))
     top1 = float(np.mean(ref.argmax(1) == cand.argmax(1)))
@@ -77,9 +85,11 @@ def card(reference: np.ndarray, candidate: np.ndarray, precision: str = "fp32",
     failures = []
     if tol["max_abs"] is not None and max_abs > tol["max_abs"]:
         failures.append(f"max abs error {max_abs:.2e} > {tol['max_abs']:.0e}")
+    if tol.get("max_scaled") is not None and max_scaled > tol["max_scaled"]:
+        failures.append(f"max error relative to the largest logit {max_scaled:.2e} > {tol['max_scaled']:.2e}")
     if top1 < tol["top1"]:
         failures.append(f"top-1 agreement {top1:.2%} < {tol['top1']:.1%}")
     if cos < tol["cosine"]:
         failures.append(f"cosine {cos:.6f} < {tol['cosine']}")
-    return ParityCard(candidate_name, reference_name, precision, len(ref), max_abs, max_rel, cos, top1,
+    return ParityCard(candidate_name, reference_name, precision, len(ref), max_abs, max_rel, max_scaled, cos, top1,
                       not failures, tuple(failures))

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from labkit import cpu
+
 QUANT_FORMATS = ("QDQ", "QOperator")
 CALIBRATION_METHODS = ("MinMax", "Entropy", "Percentile")
 
@@ -313,23 +315,6 @@ def preprocess_onnx(fp32_path: str | Path, out_path: str | Path) -> Path:
     return out_path
 
 
-def needs_reduce_range() -> bool:
-    """True on x86 CPUs without int8 dot-product instructions (VNNI, AMX).
-
-    There, ONNX Runtime's and fbgemm's int8 kernels multiply uint8 by int8 with `vpmaddubsw`, which
-    adds pairs of products into a *saturating* int16: with full 8-bit weights and activations the
-    sum can overflow and the logits go wrong. Quantizing weights to 7 bits (`reduce_range=True`)
-    keeps every pair sum in range. With VNNI or AMX the products accumulate in int32 directly.
-    """
-    from labkit.sysinfo import cpu_info
-
-    info = cpu_info()
-    if not info["flags_known"]:
-        return False
-    flags = info["flags"]
-    return not any(flags[f] for f in ("avx512_vnni", "avx_vnni", "amx_int8"))
-
-
 def quantize_onnx_static(fp32_path: str | Path, out_path: str | Path, calib_x: np.ndarray, per_channel: bool = True,
                          quant_format: str = "QDQ", method: str = "MinMax", batch_size: int = 32,
                          preprocess: bool = True, reduce_range: bool | None = None, **options) -> Path:
@@ -340,7 +325,7 @@ def quantize_onnx_static(fp32_path: str | Path, out_path: str | Path, calib_x: n
     `quant_format` is "QDQ" (Quantize/DequantizeLinear pairs around float ops, which the runtime
     fuses) or "QOperator" (QLinearConv and friends); `method` is "MinMax", "Entropy" or
     "Percentile". `reduce_range=None` picks 7-bit weights where the CPU needs them
-    (`needs_reduce_range()`). Extra keyword arguments go to `quantize_static` (e.g. op_types_to_quantize).
+    (`labkit.cpu.needs_reduce_range()`). Extra keyword arguments go to `quantize_static` (e.g. op_types_to_quantize).
     """
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 
@@ -362,7 +347,7 @@ def quantize_onnx_static(fp32_path: str | Path, out_path: str | Path, calib_x: n
                     per_channel=per_channel, activation_type=options.pop("activation_type", default_act),
                     weight_type=options.pop("weight_type", QuantType.QInt8),
                     calibrate_method=getattr(CalibrationMethod, method),
-                    reduce_range=needs_reduce_range() if reduce_range is None else reduce_range, **options)
+                    reduce_range=cpu.needs_reduce_range() if reduce_range is None else reduce_range, **options)
     if preprocess:
         source.unlink(missing_ok=True)
     return out_path

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import plotly.graph_objects as go
 
-from labkit import ledger
+from labkit import cpu, ledger
 from labkit.plots import pareto_scatter
 
 COLUMNS = ["notebook", "variant", "technique", "runtime", "target", "precision", "batch", "accuracy",
@@ -42,6 +42,26 @@ def _figures(df) -> list[go.Figure]:
     return figs
 
 
+def _machines(df) -> str:
+    """One row per CPU the ledger's rows were measured on, with the flags that decided int8 and bf16."""
+    if df.empty or "env" not in df:
+        return ""
+    groups: dict[tuple, list] = {}
+    for env, notebook in zip(df["env"], df["notebook"], strict=True):
+        if isinstance(env, dict):
+            key = (env.get("cpu"), env.get("arch", "x86_64"), env.get("flags", ""), env.get("personality"))
+            groups.setdefault(key, []).append(notebook)
+    rows = []
+    for (model, arch, flags, forced), notebooks in groups.items():
+        info = cpu.describe(model, set(filter(None, flags.split(","))), arch or "", None)
+        cells = [model, (arch or "") + (f", as {forced}" if forced else ""), flags or "unknown",
+                 f"{cpu.int8_outlook(info)} reduce_range={cpu.needs_reduce_range(info)}", cpu.bf16_outlook(info),
+                 f"{len(notebooks)} rows from {', '.join(sorted(set(notebooks)))}"]
+        rows.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
+    return ("<h2>Machines</h2><table><tr><th>CPU</th><th>architecture</th><th>flags</th><th>int8</th><th>bf16</th>"
+            "<th>rows</th></tr>" + "".join(rows) + "</table>")
+
+
 def _decision(run: Path) -> str:
     path = run / "decision.json"
     if not path.exists():
@@ -68,7 +88,7 @@ def render(run: str | Path) -> str:
 <style>body{{font-family:sans-serif;margin:2em;max-width:1200px}}table{{border-collapse:collapse;font-size:12px}}
 td,th{{border:1px solid #ccc;padding:3px 6px}}</style></head><body>
 <h1>labkit report: {html.escape(run.name)}</h1><p>{html.escape(meta)}</p><p><small>{html.escape(versions)}</small></p>
-<h2>Notebooks</h2>{_summary_table(summary)}{_decision(run)}
+{_machines(df)}<h2>Notebooks</h2>{_summary_table(summary)}{_decision(run)}
 <h2>Figures</h2>{fig_html or "<p>No timed rows in the ledger.</p>"}
 <h2>Ledger ({len(df)} rows)</h2>{df[cols].to_html(index=False, float_format=lambda v: f"{v:.4g}", na_rep="")}
 </body></html>"""

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from labkit.cpu import PERSONALITIES, PERSONALITY_VAR
 from labkit.paths import folder, notebooks_dir
 from labkit.session import new_run_dir
 from labkit.sysinfo import fingerprint, versions
@@ -53,17 +54,27 @@ def prepare_out(out: Path | None) -> Path:
 
 
 @contextmanager
-def run_dir_env(out: Path):
-    """Kernels inherit this process's environment: point them at the run folder while they run."""
-    old = os.environ.get("LABKIT_RUN_DIR")
-    os.environ["LABKIT_RUN_DIR"] = str(out.resolve())
+def kernel_env(values: dict[str, str]):
+    """Kernels inherit this process's environment: set `values` while they run, then restore."""
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
     try:
         yield
     finally:
-        if old is None:
-            os.environ.pop("LABKIT_RUN_DIR")
-        else:
-            os.environ["LABKIT_RUN_DIR"] = old
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def personality_env(name: str | None) -> dict[str, str]:
+    """The variables that cap every runtime at a CPU personality (labkit.cpu.PERSONALITIES), or none."""
+    if name is None:
+        return {}
+    if name not in PERSONALITIES:
+        raise ValueError(f"unknown CPU personality {name!r}; the kit knows {', '.join(PERSONALITIES)}")
+    return {PERSONALITY_VAR: name, **PERSONALITIES[name].env}
 
 
 def _execute(nb: Path, out_nb: Path, params: dict, timeout: int | None) -> dict:
@@ -84,15 +95,18 @@ def _execute(nb: Path, out_nb: Path, params: dict, timeout: int | None) -> dict:
 
 
 def run(notebooks: list[Path], out: Path | None = None, profile: str = "class", target: str = "auto",
-        seed: int = 0, timeout: int | None = None, report: bool = True) -> Path:
-    """Execute `notebooks` in order into a run folder; write summary.json (and report.html)."""
+        seed: int = 0, timeout: int | None = None, report: bool = True, personality: str | None = None) -> Path:
+    """Execute `notebooks` in order into a run folder; write summary.json (and report.html). `personality`
+    runs every kernel as on a lower CPU (labkit.cpu.PERSONALITIES)."""
+    forced = personality_env(personality)  # checked before any folder is made
     out = prepare_out(out)
+    env = {"LABKIT_RUN_DIR": str(out.resolve()), **forced}
     (out / "notebooks").mkdir(exist_ok=True)
     params = {"PROFILE": profile, "TARGET": target, "SEED": seed}
     summary = {"profile": profile, "target": target, "seed": seed, "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
-               "notebooks": {}, "versions": versions(), "env": fingerprint()}
+               "personality": personality, "notebooks": {}, "versions": versions(), "env": fingerprint()}
     bar = tqdm(notebooks, desc="notebooks", unit="nb")
-    with run_dir_env(out):
+    with kernel_env(env):
         for nb in bar:
             bar.set_postfix_str(nb.stem)
             result = _execute(nb, out / "notebooks" / nb.name, params, timeout)

@@ -30,13 +30,17 @@ class Runner:
     fn: Callable[[np.ndarray], np.ndarray]
     path: Path | None = None
     info: dict = field(default_factory=dict)
+    precision: str = "fp32"  # the arithmetic the runtime actually runs in, not what was asked for
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         """Logits for `x`; large batches run in chunks of MAX_CHUNK, so memory stays bounded and
         artifacts with a bounded batch dimension (a .pt2 exported with max=1024) accept any size."""
         check_input(x)
         x = np.ascontiguousarray(x, dtype=np.float32)
-        chunks = [x[i: i + MAX_CHUNK] for i in range(0, len(x), MAX_CHUNK)] or [x]
+        if not len(x):  # some runtimes (OpenVINO) refuse an empty batch: learn the output width from one image
+            width = np.asarray(self.fn(np.zeros((1, *INPUT_SHAPE), np.float32))).shape[1:]
+            return np.zeros((0, *width), np.float32)
+        chunks = [x[i: i + MAX_CHUNK] for i in range(0, len(x), MAX_CHUNK)]
         return np.concatenate([np.asarray(self.fn(c), dtype=np.float32) for c in chunks])
 
     @property
@@ -139,12 +143,46 @@ def ort_runner(path: str | Path, target: Target, name: str = "onnxruntime", **se
     return Runner(name, "onnxruntime", run, Path(path), {"providers": sess.get_providers(), **session_opts})
 
 
-def openvino_runner(model: str | Path | object, target: Target, name: str = "openvino") -> Runner:
-    """An ONNX file (or an `ov.Model` from `ov.convert_model`) compiled by OpenVINO."""
+# The kit's precision names -> OpenVINO's INFERENCE_PRECISION_HINT values, and back.
+OPENVINO_PRECISIONS = {"fp32": "f32", "bf16": "bf16", "fp16": "f16"}
+
+
+def openvino_core():
+    """`ov.Core()`, capped like the CPU personality in force (labkit.cpu), if any."""
     import openvino as ov
 
+    from labkit.cpu import personality
+
     core = ov.Core()
+    forced = personality()
+    if forced is not None and forced.openvino:
+        core.set_property("CPU", dict(forced.openvino))
+    return core
+
+
+def openvino_precision(compiled_or_core, device: str = "CPU") -> str:
+    """The kit's name for the precision a compiled model runs in (or that a Core would pick by default)."""
+    if hasattr(compiled_or_core, "create_infer_request"):
+        hint = compiled_or_core.get_property("INFERENCE_PRECISION_HINT")
+    else:
+        hint = compiled_or_core.get_property(device, "INFERENCE_PRECISION_HINT")
+    back = {v: k for k, v in OPENVINO_PRECISIONS.items()}
+    return back.get(hint.get_type_name(), hint.get_type_name())
+
+
+def openvino_runner(model: str | Path | object, target: Target, name: str = "openvino",
+                    precision: str | None = "fp32") -> Runner:
+    """An ONNX file (or an `ov.Model` from `ov.convert_model`) compiled by OpenVINO.
+
+    OpenVINO's CPU plugin runs bf16 by default on CPUs with native bf16 (AVX512_BF16, AMX), so the
+    runner asks for `precision` explicitly ("fp32", "bf16" or "fp16"; None keeps OpenVINO's own choice)
+    and records what the compiled model really runs in as `runner.precision`."""
+    core = openvino_core()
     config = {"INFERENCE_NUM_THREADS": target.threads, "PERFORMANCE_HINT": "LATENCY"}
+    if precision is not None:
+        if precision not in OPENVINO_PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(OPENVINO_PRECISIONS)} or None, not {precision!r}")
+        config["INFERENCE_PRECISION_HINT"] = OPENVINO_PRECISIONS[precision]
     path = None
     if isinstance(model, (str, Path)):
         path = _require(Path(model))
@@ -158,7 +196,7 @@ def openvino_runner(model: str | Path | object, target: Target, name: str = "ope
     def run(x: np.ndarray) -> np.ndarray:
         return request.infer({0: x})[0].copy()
 
-    return Runner(name, "openvino", run, path)
+    return Runner(name, "openvino", run, path, {"asked": precision}, precision=openvino_precision(compiled))
 
 
 def nchw_to_nhwc(x: np.ndarray) -> np.ndarray:

@@ -13,9 +13,10 @@ from pathlib import Path
 import numpy as np
 
 from labkit import data, profiles
+from labkit.cpu import bf16_outlook, cpu_info, int8_outlook
 from labkit.ledger import Ledger
 from labkit.paths import env_path, folder, runs_dir
-from labkit.sysinfo import cpu_info, fingerprint, int8_outlook, versions
+from labkit.sysinfo import fingerprint, versions
 from labkit.targets import Target, resolve
 
 
@@ -92,8 +93,10 @@ def env_card(s: Session) -> str:
     return "\n".join([
         f"labkit | notebook {s.notebook} | profile {s.profile.name} | seed {s.seed}",
         f"target   {s.target.name} ({s.target.description}), {s.target.threads} thread(s) -- {s.target_reason}",
-        f"cpu      {info['model']}, {info['cores']} cores; flags: {flags}",
+        f"cpu      {info['model']}, {info['cores']} cores; flags: {flags}"
+        + (f" (personality {info['personality']} forced)" if info["personality"] else ""),
         f"int8     {int8_outlook()}",
+        f"bf16     {bf16_outlook()}",
         f"stack    python {vers['python']}, {stack}",
         f"run      {s.run_dir}",
     ])

@@ -7,6 +7,8 @@ import importlib.util
 import os
 from dataclasses import dataclass, replace
 
+from labkit.cpu import cpu_count
+
 KNOWN_ORT_PROVIDERS = {
     "CPUExecutionProvider": "always part of onnxruntime",
     "CUDAExecutionProvider": "needs the onnxruntime-gpu package and an NVIDIA GPU",
@@ -44,14 +46,6 @@ class Target:
 
     def with_threads(self, threads: int) -> Target:
         return replace(self, threads=max(1, int(threads)))
-
-
-def cpu_count() -> int:
-    """Cores this process may use (respects affinity and container limits)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS
-        return os.cpu_count() or 1
 
 
 def _torch_cuda() -> Backend:

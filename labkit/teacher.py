@@ -10,9 +10,10 @@ from pathlib import Path
 import torch
 
 from labkit import data
+from labkit.cpu import cpu_info
 from labkit.models import TeacherCNN, count_params
 from labkit.paths import folder
-from labkit.sysinfo import cpu_info, versions
+from labkit.sysinfo import versions
 from labkit.train import accuracy, fit
 
 RECIPE = {"epochs": 8, "batch_size": 128, "lr": 2e-3, "seed": 0, "optimizer": "Adam + cosine schedule"}

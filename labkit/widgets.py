@@ -8,8 +8,9 @@ from collections.abc import Callable
 import ipywidgets as W
 import plotly.graph_objects as go
 
+from labkit.cpu import cpu_count
 from labkit.session import Session
-from labkit.targets import Target, cpu_count, targets
+from labkit.targets import Target, targets
 
 # measure(target, batch) -> {variant name: median latency in ms}
 Measure = Callable[[Target, int], dict[str, float]]

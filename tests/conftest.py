@@ -14,16 +14,17 @@ from labkit import ledger, runner
 @pytest.fixture(scope="session")
 def smoke_run(tmp_path_factory):
     """smoke_run("03") -> (run folder, that notebook's ledger rows as a DataFrame); fails with the
-    notebook's error if it did not run to the end."""
-    done: dict[str, tuple[Path, dict]] = {}
+    notebook's error if it did not run to the end. `personality` runs it as on a lower CPU."""
+    done: dict[tuple[str, str | None], tuple[Path, dict]] = {}
 
-    def get(name: str):
-        if name not in done:  # run each notebook once, even when it fails
+    def get(name: str, personality: str | None = None):
+        key = (name, personality)
+        if key not in done:  # run each notebook once, even when it fails
             nb = runner.find_notebook(name)
-            out = tmp_path_factory.mktemp(f"run-{nb.stem}")
-            runner.run([nb], out, profile="smoke", target="auto", report=False)
-            done[name] = (out, json.loads((out / "summary.json").read_text())["notebooks"][nb.stem])
-        out, result = done[name]
+            out = tmp_path_factory.mktemp(f"run-{nb.stem}-{personality or 'native'}")
+            runner.run([nb], out, profile="smoke", target="auto", report=False, personality=personality)
+            done[key] = (out, json.loads((out / "summary.json").read_text())["notebooks"][nb.stem])
+        out, result = done[key]
         if result["status"] != "ok":
             pytest.fail(f"{name} failed at cell {result.get('cell')}: {result.get('error')}")
         return out, ledger.load(out)

@@ -83,9 +83,23 @@ def test_ort_sweep_covers_levels_and_threads(rows):
 def test_openvino_paths_and_fp16_weights(rows):
     for variant in ("openvino from onnx", "openvino from module"):
         assert _row(rows, variant)["runtime"] == "openvino"
+        assert _row(rows, variant)["precision"] == "fp32"  # asked for f32 explicitly: fp32 on every CPU
     fp16 = _row(rows, "openvino ir fp16 weights")
     assert fp16["precision"] == "fp16" and fp16["parity_passed"] in (True, 1)
     assert fp16["size_bytes"] < 0.6 * _row(rows, "openvino from module")["size_bytes"]
+
+
+def test_openvino_default_precision_follows_the_cpu_flags(rows):
+    """Without a hint OpenVINO computes in bf16 exactly where bf16 is native; the row is judged at the
+    precision that really ran, and a bf16 default is timed against f32."""
+    default = rows[rows["variant"] == "openvino default precision"]
+    env = default.iloc[0]["env"]
+    flags = set(env["flags"].split(",")) if env["flags"] else set()
+    native_bf16 = bool(flags & {"avx512_bf16", "amx_bf16"})
+    assert set(default["precision"]) == {"bf16" if native_bf16 else "fp32"}
+    assert default["parity_passed"].astype(bool).all()
+    if native_bf16:
+        assert set(default["batch"]) == {1, 64} and default["latency_ms_p50"].notna().all()
 
 
 # ---- unit tests of the labkit.export helpers -------------------------------------------------

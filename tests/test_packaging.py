@@ -1,4 +1,6 @@
 import re
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -42,3 +44,11 @@ def test_notebooks_are_stripped_and_parameterised():
         assert len(params) == 1, f"{nb_path.name} needs exactly one cell tagged parameters"
         src = "".join(params[0]["source"])
         assert all(k in src for k in ("PROFILE", "TARGET", "SEED")), nb_path.name
+
+
+def test_import_labkit_and_the_command_stay_light():
+    """`import labkit` and `labkit --help` import no heavy framework: modules load when first used."""
+    code = ("import sys, labkit, labkit.cli; heavy = {'torch', 'tensorflow', 'ipywidgets', 'onnxruntime', 'openvino'}; "
+            "print(sorted(heavy & set(sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]", out

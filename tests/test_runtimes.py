@@ -62,3 +62,25 @@ def test_large_batches_run_in_chunks(student):
     out = runner(x)
     assert calls == [runtimes.MAX_CHUNK, runtimes.MAX_CHUNK, 5] and out.shape == (len(x), 10)
     assert np.allclose(out[-5:], inner(x[-5:]), atol=1e-5)
+
+
+def test_an_empty_batch_gives_an_empty_result_in_every_runtime(student, onnx_file):
+    empty = np.zeros((0, 1, 28, 28), np.float32)
+    for runner in (runtimes.torch_runner(student, CPU), runtimes.load(onnx_file, CPU),
+                   runtimes.load(onnx_file, CPU, runtime="openvino")):
+        out = runner(empty)
+        assert out.shape == (0, 10) and out.dtype == np.float32, runner.runtime
+
+
+def test_openvino_asks_for_fp32_and_reports_what_ran(onnx_file):
+    asked = runtimes.load(onnx_file, CPU, runtime="openvino")
+    assert asked.precision == "fp32" and asked.info["asked"] == "fp32"
+    default = runtimes.openvino_runner(onnx_file, CPU, precision=None)
+    assert default.precision == runtimes.openvino_precision(runtimes.openvino_core())  # OpenVINO's own choice
+    with pytest.raises(ValueError, match="precision must be one of fp32, bf16, fp16"):
+        runtimes.openvino_runner(onnx_file, CPU, precision="int8")
+
+
+def test_openvino_core_follows_the_cpu_personality(monkeypatch):
+    monkeypatch.setenv("LABKIT_CPU_PERSONALITY", "avx2")
+    assert runtimes.openvino_precision(runtimes.openvino_core()) == "fp32"
