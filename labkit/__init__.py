@@ -13,20 +13,26 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-MODULES = (
-    "bench", "convert", "cpu", "data", "distill", "exercises", "export", "keras_twin", "ledger", "models", "parity",
-    "pipeline", "plots", "profiles", "prune", "quantize", "report", "runtimes", "sysinfo", "targets", "train",
-    "widgets",
-)
+# The layers, bottom up (ARCHITECTURE.md): each module imports only from its own layer and those below.
+LAYERS = {
+    "core": ("paths", "profiles", "cpu", "targets", "data", "models", "train", "session", "ledger", "sysinfo",
+             "teacher", "notebooks"),
+    "measure": ("bench", "parity", "runtimes", "plots", "report"),
+    "techniques": ("export", "convert", "keras_twin", "quantize", "prune", "distill", "pipeline"),
+    "ui": ("widgets",),
+    "classroom": ("checking", "exercises", "release", "grade"),
+}
+# `lk.<name>` -> the module's place in the tree
+MODULES = {name: f"labkit.{layer}.{name}" for layer, names in LAYERS.items() for name in names}
 __all__ = ["Session", "start", *MODULES]
 __version__ = "0.1.0"
 
 
 def __getattr__(name: str):
     if name in MODULES:
-        return importlib.import_module(f"labkit.{name}")
+        return importlib.import_module(MODULES[name])
     if name in ("Session", "start"):
-        return getattr(importlib.import_module("labkit.session"), name)
+        return getattr(importlib.import_module("labkit.core.session"), name)
     raise AttributeError(f"module 'labkit' has no attribute {name!r}")
 
 

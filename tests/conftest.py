@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from labkit import ledger, runner
+from labkit.core import ledger, notebooks
 
 
 @pytest.fixture(scope="session")
@@ -20,9 +20,9 @@ def smoke_run(tmp_path_factory):
     def get(name: str, personality: str | None = None):
         key = (name, personality)
         if key not in done:  # run each notebook once, even when it fails
-            nb = runner.find_notebook(name)
+            nb = notebooks.find_notebook(name)
             out = tmp_path_factory.mktemp(f"run-{nb.stem}-{personality or 'native'}")
-            runner.run([nb], out, profile="smoke", target="auto", report=False, personality=personality)
+            notebooks.run([nb], out, profile="smoke", target="auto", personality=personality)
             done[key] = (out, json.loads((out / "summary.json").read_text())["notebooks"][nb.stem])
         out, result = done[key]
         if result["status"] != "ok":

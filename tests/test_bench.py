@@ -4,8 +4,8 @@ import timeit
 
 import numpy as np
 
-from labkit import bench
-from labkit.plots import pareto_mask
+from labkit.measure import bench
+from labkit.measure.plots import pareto_mask
 
 
 def _workload():

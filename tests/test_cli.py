@@ -3,7 +3,9 @@ from pathlib import Path
 
 import pytest
 
-from labkit import cli, report, runner
+from labkit import cli
+from labkit.core import notebooks
+from labkit.measure import report
 
 
 def test_run_refuses_a_folder_that_holds_a_run(tmp_path, capsys):
@@ -32,7 +34,8 @@ def test_a_failing_notebook_is_summarised_not_dumped(tmp_path):
     nb.cells = [params, nbformat.v4.new_code_cell("x = 1"), nbformat.v4.new_code_cell("1 / 0")]
     path = tmp_path / "99_broken.ipynb"
     nbformat.write(nb, path)
-    out = runner.run([path], tmp_path / "run", profile="smoke")
+    assert cli.main(["run", str(path), "--profile", "smoke", "--out", str(tmp_path / "run")]) == 1
+    out = tmp_path / "run"
     result = json.loads((out / "summary.json").read_text())["notebooks"]["99_broken"]
     assert result["status"] == "failed" and "ZeroDivisionError" in result["error"]
     assert (out / "report.html").exists() and "ZeroDivisionError" in (out / "report.html").read_text()
@@ -53,7 +56,7 @@ def _file(tmp_path):
 @pytest.mark.parametrize("command", [["run", "00", "--profile", "smoke"], ["grade", "{subs}"], ["train", "teacher"]])
 @pytest.mark.parametrize("inside", [False, True], ids=["a file", "inside a file"])
 def test_out_pointing_at_a_file_is_one_sentence(tmp_path, capsys, monkeypatch, command, inside):
-    import labkit.teacher
+    import labkit.core.teacher
 
     monkeypatch.setattr(labkit.teacher, "fit", lambda *a, **k: pytest.fail("trained before checking --out"))
     (tmp_path / "subs" / "ada").mkdir(parents=True)
@@ -74,4 +77,4 @@ def test_out_is_resolved_before_it_is_checked(tmp_path, monkeypatch):
     (tmp_path / "r1" / "summary.json").write_text("{}")
     for spelling in ("r1", "./x/../r1", str(tmp_path / "r1")):
         with pytest.raises(FileExistsError, match=f"{tmp_path / 'r1'} already holds a run"):
-            runner.prepare_out(Path(spelling))
+            notebooks.prepare_out(Path(spelling))

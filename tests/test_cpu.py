@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from labkit import cpu
+from labkit.core import cpu
 
 EPYC = """processor\t: 0
 vendor_id\t: AuthenticAMD

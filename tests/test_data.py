@@ -7,8 +7,8 @@ import sys
 import numpy as np
 import pytest
 
-from labkit import data
-from labkit.paths import REPO_DIR
+from labkit.core import data
+from labkit.core.paths import REPO_DIR
 
 
 @pytest.fixture

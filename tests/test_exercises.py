@@ -10,8 +10,9 @@ import time
 import numpy as np
 import pytest
 
-from labkit import exercises, release, runner
-from labkit.checking import STATUSES, mismatch, run_check
+from labkit.classroom import exercises, release
+from labkit.classroom.checking import STATUSES, mismatch, run_check
+from labkit.core import notebooks
 
 IDS = list(exercises.EXERCISES)
 
@@ -113,7 +114,7 @@ def test_unknown_exercise():
 @pytest.mark.parametrize("number", ["01", "02", "03", "04", "05", "06"])
 def test_solution_notebook_passes_all_its_checks(number, smoke_run):
     expected = [ex.id for ex in exercises.of_notebook(number)]
-    assert exercises.checked_in(runner.find_notebook(number)) == expected, "a check cell is missing"
+    assert exercises.checked_in(notebooks.find_notebook(number)) == expected, "a check cell is missing"
     out, _ = smoke_run(number)
     records = exercises.load_records(out)
     assert sorted(records) == sorted(expected)
@@ -127,7 +128,7 @@ def test_student_notebook_runs_to_the_end_unsolved(number, tmp_path):
     student = next(release.STUDENT_DIR.glob(f"{number}_*.ipynb"))
     expected = [ex.id for ex in exercises.of_notebook(number)]
     assert exercises.checked_in(student) == expected, "a check cell is missing"
-    out = runner.run([student], tmp_path / "run", profile="smoke", report=False)
+    out = notebooks.run([student], tmp_path / "run", profile="smoke")
     result = json.loads((out / "summary.json").read_text())["notebooks"][student.stem]
     assert result["status"] == "ok", result
     records = exercises.load_records(out)

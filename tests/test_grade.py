@@ -10,8 +10,10 @@ import json
 import nbformat
 import pytest
 
-from labkit import cli, exercises, grade, release, runner
-from labkit.checking import run_check
+from labkit import cli
+from labkit.classroom import exercises, grade, release
+from labkit.classroom.checking import run_check
+from labkit.core import notebooks
 
 CONV, DENSE = "02.conv_kernel", "02.dense_after_flatten"
 TIMEOUT = 60  # per notebook: a correct one takes about 15 s here, the endless one uses all of it
@@ -19,7 +21,7 @@ TIMEOUT = 60  # per notebook: a correct one takes about 15 s here, the endless o
 
 def _real_cells() -> dict[str, str]:
     """The solution and check cells of notebook 02's exercises, as the kit ships them."""
-    nb = json.loads(runner.find_notebook("02").read_text())
+    nb = json.loads(notebooks.find_notebook("02").read_text())
     sources = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"]
 
     def one(text):

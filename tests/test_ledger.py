@@ -2,7 +2,8 @@ import json
 
 import pytest
 
-from labkit import bench, ledger, parity
+from labkit.core import ledger
+from labkit.measure import bench, parity
 
 
 def _ledger(tmp_path):

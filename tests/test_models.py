@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from labkit import data, models
-from labkit.keras_twin import dense_after_flatten_to_keras, keras_twin
-from labkit.train import accuracy
+from labkit.core import data, models
+from labkit.core.train import accuracy
+from labkit.techniques.keras_twin import dense_after_flatten_to_keras, keras_twin
 
 
 def test_student_is_at_most_an_eighth_of_the_teacher():

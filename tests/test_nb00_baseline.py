@@ -1,5 +1,5 @@
-from labkit import report
-from labkit.ledger import FIELDS
+from labkit.core.ledger import FIELDS
+from labkit.measure import report
 
 
 def test_baseline_rows(smoke_run):

@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from labkit import export, models, parity, profiles
+from labkit.core import models, profiles
+from labkit.measure import parity
+from labkit.techniques import export
 
 NB = "01_pytorch_export"
 

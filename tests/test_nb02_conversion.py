@@ -8,9 +8,10 @@ import pytest
 import torch
 from torch import nn
 
-from labkit import convert, profiles
-from labkit.parity import card
-from labkit.runtimes import Runner
+from labkit.core import profiles
+from labkit.measure.parity import card
+from labkit.measure.runtimes import Runner
+from labkit.techniques import convert
 
 SMOKE = profiles.get("smoke")
 MATRIX_DESTS = {"TorchScript", ".pt2", "ONNX / ORT", "ONNX / OpenVINO", "SavedModel", "TFLite / LiteRT"}
@@ -168,7 +169,7 @@ def _tiny(seed=0):
 
 
 def test_keras_port_round_trip_is_exact():
-    from labkit.keras_twin import keras_twin
+    from labkit.techniques.keras_twin import keras_twin
 
     m = _tiny()
     x = np.random.default_rng(0).normal(size=(8, 1, 28, 28)).astype(np.float32)
@@ -182,7 +183,7 @@ def test_keras_port_round_trip_is_exact():
 
 
 def lk_teacher():
-    from labkit.models import TeacherCNN
+    from labkit.core.models import TeacherCNN
 
     return TeacherCNN()
 
@@ -190,7 +191,7 @@ def lk_teacher():
 def test_keras_from_onnx_matches_and_refuses_unknown_ops(tmp_path):
     import onnx
 
-    from labkit.export import export_onnx
+    from labkit.techniques.export import export_onnx
 
     m = _tiny()
     x = np.random.default_rng(1).normal(size=(4, 1, 28, 28)).astype(np.float32)
@@ -238,8 +239,8 @@ def test_run_matrix_records_failures_and_parity():
 
 
 def test_tflite_modes_have_precision_and_tolerance():
-    from labkit.ledger import PRECISIONS
-    from labkit.parity import TOLERANCES
+    from labkit.core.ledger import PRECISIONS
+    from labkit.measure.parity import TOLERANCES
 
     for mode in convert.TFLITE_MODES:
         assert convert.TFLITE_PRECISION[mode] in PRECISIONS

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from labkit import quantize as q
-from labkit.ledger import PRECISIONS, RUNTIMES, TECHNIQUES
+from labkit.core.ledger import PRECISIONS, RUNTIMES, TECHNIQUES
+from labkit.techniques import quantize as q
 
 FP32 = "torch fp32 eager"
 ORT_FP32 = "ORT fp32"
@@ -192,7 +192,7 @@ def test_kmeans_codebook_beats_the_linear_grid_on_bell_shaped_weights():
 def test_quant_error_and_layer_errors():
     w = np.arange(10.0)
     assert q.quant_error(w, w)["sqnr_db"] == float("inf")
-    from labkit.models import TeacherCNN
+    from labkit.core.models import TeacherCNN
 
     df = q.layer_errors(TeacherCNN())
     assert len(df) == 6 * len(q.SCHEMES)
@@ -202,7 +202,7 @@ def test_quant_error_and_layer_errors():
 
 
 def test_with_quantized_weights_leaves_the_original_alone():
-    from labkit.models import TeacherCNN
+    from labkit.core.models import TeacherCNN
 
     model = TeacherCNN().eval()
     before = model.features[0].weight.detach().clone()
@@ -242,7 +242,7 @@ def test_calibration_reader_feeds_every_image_once_then_none():
 
 
 def test_sizes_of_torch_models():
-    from labkit.models import TeacherCNN
+    from labkit.core.models import TeacherCNN
 
     model = TeacherCNN()
     assert q.torch_bytes(model) > 4 * 468_000
@@ -254,16 +254,16 @@ def test_sizes_of_torch_models():
 
 @pytest.fixture(scope="module")
 def tiny_onnx(tmp_path_factory):
-    from labkit.export import export_onnx
-    from labkit.models import StudentCNN
+    from labkit.core.models import StudentCNN
+    from labkit.techniques.export import export_onnx
 
     torch.manual_seed(0)
     return export_onnx(StudentCNN().eval(), tmp_path_factory.mktemp("q") / "student.onnx")
 
 
 def test_quantize_onnx_static_shrinks_and_runs(tiny_onnx, tmp_path):
-    from labkit.runtimes import ort_runner
-    from labkit.targets import resolve
+    from labkit.core.targets import resolve
+    from labkit.measure.runtimes import ort_runner
 
     calib = np.random.default_rng(0).normal(size=(40, 1, 28, 28)).astype(np.float32)
     out = q.quantize_onnx_static(tiny_onnx, tmp_path / "int8.onnx", calib)
@@ -275,7 +275,7 @@ def test_quantize_onnx_static_shrinks_and_runs(tiny_onnx, tmp_path):
     ops = q.ort_op_times(out, calib[:8], target, runs=2)
     assert ops and all(v >= 0 for v in ops.values())
     qop = q.quantize_onnx_static(tiny_onnx, tmp_path / "qop.onnx", calib, quant_format="QOperator", per_channel=False)
-    from labkit.export import op_histogram
+    from labkit.techniques.export import op_histogram
 
     assert "QLinearConv" in op_histogram(qop)
 

@@ -7,8 +7,8 @@ import pytest
 import torch
 from torch import nn
 
-from labkit import prune as lkp
-from labkit.models import TeacherCNN, count_params, macs
+from labkit.core.models import TeacherCNN, count_params, macs
+from labkit.techniques import prune as lkp
 
 # ---------------------------------------------------------------- the notebook's smoke run
 

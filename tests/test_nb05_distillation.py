@@ -11,10 +11,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from labkit import distill, ledger
-from labkit.data import Split
-from labkit.models import StudentCNN, TeacherCNN, count_params
-from labkit.train import fit, predict
+from labkit.core import ledger
+from labkit.core.data import Split
+from labkit.core.models import StudentCNN, TeacherCNN, count_params
+from labkit.core.train import fit, predict
+from labkit.techniques import distill
 
 # ---------------------------------------------------------------- the loss, by hand
 

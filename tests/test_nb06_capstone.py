@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from labkit import ledger, pipeline
-from labkit.parity import TOLERANCES
+from labkit.core import ledger
+from labkit.measure.parity import TOLERANCES
+from labkit.techniques import pipeline
 
 NB = "06_capstone"
 STAGES = ["teacher", "distilled student", "pruned + KD fine-tune", "static int8"]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from labkit.paths import notebooks_dir
+from labkit.core.paths import notebooks_dir
 
 # "this CPU", "our machine", "this lab's AVX2 machine", "this kind of CPU", ...
 MACHINE = re.compile(r"\b(this|our|the lab's|this lab's|the current)\s+(\S+\s+){0,2}?"

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from labkit import parity
+from labkit.measure import parity
 
 
 def test_identical_logits_pass():

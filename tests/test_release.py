@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from labkit import cli, exercises, release, runner
+from labkit import cli
+from labkit.classroom import exercises, release
+from labkit.core import notebooks
 
 SOLUTION = '''def parity_check(reference, candidate, atol=1e-4):
     """Docstring stays."""
@@ -46,10 +48,10 @@ def test_bad_markers_are_refused(source, error):
 
 def test_release_refuses_the_solution_folder(tmp_path):
     with pytest.raises(ValueError, match="holds the solution notebooks"):
-        release.release(runner.all_notebooks()[0].parent)
+        release.release(notebooks.all_notebooks()[0].parent)
     assert cli.main(["release", "--out", str(tmp_path)]) == 0
     names = sorted(p.name for p in tmp_path.iterdir())
-    assert names == sorted([release.MANIFEST, *(p.name for p in runner.all_notebooks())])
+    assert names == sorted([release.MANIFEST, *(p.name for p in notebooks.all_notebooks())])
 
 
 def test_shipped_student_edition_is_up_to_date(tmp_path):
@@ -113,7 +115,7 @@ def test_force_moves_edits_into_a_backup_and_leaves_the_learners_files(tmp_path,
 
 
 def test_only_unchanged_notebooks_of_an_earlier_release_are_removed(tmp_path):
-    kit = runner.all_notebooks()
+    kit = notebooks.all_notebooks()
     release.release(tmp_path, kit)
     last = tmp_path / kit[-1].name
     release.release(tmp_path, kit[:-1])  # the kit dropped its last notebook: the released copy goes

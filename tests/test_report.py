@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from labkit import ledger, report
+from labkit.core import ledger
+from labkit.measure import report
 
 EPYC = {"cpu": "AMD EPYC", "arch": "x86_64", "flags": "avx2,fma", "personality": None}
 XEON = {"cpu": "Intel Xeon", "arch": "x86_64", "flags": "avx2,fma,avx512f,avx512_vnni,avx512_bf16",

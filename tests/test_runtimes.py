@@ -2,8 +2,9 @@ import numpy as np
 import pytest
 import torch
 
-from labkit import models, runtimes, targets
-from labkit.export import export_onnx, op_histogram
+from labkit.core import models, targets
+from labkit.measure import runtimes
+from labkit.techniques.export import export_onnx, op_histogram
 
 CPU = targets.resolve("cpu")[0]
 

@@ -1,8 +1,8 @@
 import pytest
 
 import labkit as lk
-from labkit import data, models, teacher
-from labkit.train import accuracy, fit
+from labkit.core import data, models, teacher
+from labkit.core.train import accuracy, fit
 
 
 def test_start_seeds_picks_a_run_folder_and_prints_a_card(tmp_path, monkeypatch, capsys):

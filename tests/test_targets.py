@@ -1,6 +1,6 @@
 import pytest
 
-from labkit import targets
+from labkit.core import targets
 
 
 def test_auto_resolves_to_an_available_target_and_says_why(monkeypatch):

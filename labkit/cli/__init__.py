@@ -7,15 +7,17 @@ import json
 import sys
 from pathlib import Path
 
-from labkit.cpu import PERSONALITIES
+from labkit.core.cpu import PERSONALITIES
 
 
 def _run(args) -> int:
-    from labkit import runner
+    from labkit.core import notebooks
+    from labkit.measure.report import write_report
 
-    notebooks = [runner.find_notebook(n) for n in args.notebooks] or runner.all_notebooks()
-    out = runner.run(notebooks, Path(args.out) if args.out else None, args.profile, args.target, args.seed,
-                     args.timeout, personality=args.cpu_personality)
+    chosen = [notebooks.find_notebook(n) for n in args.notebooks] or notebooks.all_notebooks()
+    out = notebooks.run(chosen, Path(args.out) if args.out else None, args.profile, args.target, args.seed,
+                        args.timeout, personality=args.cpu_personality)
+    write_report(out)
     summary = json.loads((out / "summary.json").read_text())
     failed = [k for k, v in summary["notebooks"].items() if v["status"] != "ok"]
     for name, r in summary["notebooks"].items():
@@ -25,14 +27,14 @@ def _run(args) -> int:
 
 
 def _report(args) -> int:
-    from labkit.report import write_report
+    from labkit.measure.report import write_report
 
     print(write_report(args.run))
     return 0
 
 
 def _doctor(args) -> int:
-    from labkit.doctor import run_doctor
+    from labkit.cli.doctor import run_doctor
 
     return run_doctor()
 
@@ -40,8 +42,8 @@ def _doctor(args) -> int:
 def _train(args) -> int:
     import torch
 
-    from labkit.models import weights_dir
-    from labkit.teacher import train_teacher
+    from labkit.core.models import weights_dir
+    from labkit.core.teacher import train_teacher
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -51,7 +53,7 @@ def _train(args) -> int:
 
 
 def _release(args) -> int:
-    from labkit.release import release
+    from labkit.classroom.release import release
 
     done = release(Path(args.out) if args.out else None, force=args.force)
     if done.moved:
@@ -61,7 +63,7 @@ def _release(args) -> int:
 
 
 def _grade(args) -> int:
-    from labkit.grade import grade
+    from labkit.classroom.grade import grade
 
     out = grade(args.submissions, Path(args.out) if args.out else None, args.profile, args.timeout,
                 args.notebooks or None)

@@ -14,7 +14,7 @@ from functools import partial
 import numpy as np
 from tqdm.auto import tqdm
 
-from labkit.cpu import cpu_count
+from labkit.core.cpu import cpu_count
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from labkit.data import Split
+from labkit.core.data import Split
 
 # loss_fn(logits, labels, batch_index_tensor) -> scalar loss; the index lets a caller look up
 # per-example extras such as precomputed teacher logits.

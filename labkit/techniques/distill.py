@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from labkit.data import Split
+from labkit.core.data import Split
 
 __all__ = ["kd_loss", "kd_loss_fn", "soften", "teacher_logits", "distill_student", "confusions"]
 
@@ -137,8 +137,8 @@ def distill_student(train: Split, teacher_logits_array: np.ndarray | None, T: fl
     With `teacher_logits_array=None` it trains from scratch with cross-entropy, under exactly the
     same data order, steps, optimiser and seed: the fair baseline. Returns (model, history).
     """
-    from labkit.models import StudentCNN
-    from labkit.train import cross_entropy, fit
+    from labkit.core.models import StudentCNN
+    from labkit.core.train import cross_entropy, fit
 
     if teacher_logits_array is not None and len(teacher_logits_array) != len(train):
         raise ValueError(f"{len(teacher_logits_array)} teacher logits for {len(train)} training images: "

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from labkit.models import INPUT_SHAPE
-from labkit.targets import Target
+from labkit.core.models import INPUT_SHAPE
+from labkit.core.targets import Target
 
 # The largest batch a runner passes to its runtime in one call (runtimes keep buffers sized for the
 # largest batch they have seen, so one 10k-image call can cost gigabytes per loaded model).
@@ -151,7 +151,7 @@ def openvino_core():
     """`ov.Core()`, capped like the CPU personality in force (labkit.cpu), if any."""
     import openvino as ov
 
-    from labkit.cpu import personality
+    from labkit.core.cpu import personality
 
     core = ov.Core()
     forced = personality()

@@ -6,8 +6,8 @@ import json
 import math
 from pathlib import Path
 
-from labkit.bench import LatencyStats
-from labkit.parity import ParityCard
+from labkit.measure.bench import LatencyStats
+from labkit.measure.parity import ParityCard
 
 FIELDS = (
     "notebook", "variant", "technique", "runtime", "target", "precision", "batch", "accuracy", "n_eval",

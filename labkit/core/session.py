@@ -12,12 +12,12 @@ from pathlib import Path
 
 import numpy as np
 
-from labkit import data, profiles
-from labkit.cpu import bf16_outlook, cpu_info, int8_outlook
-from labkit.ledger import Ledger
-from labkit.paths import env_path, folder, runs_dir
-from labkit.sysinfo import fingerprint, versions
-from labkit.targets import Target, resolve
+from labkit.core import data, profiles
+from labkit.core.cpu import bf16_outlook, cpu_info, int8_outlook
+from labkit.core.ledger import Ledger
+from labkit.core.paths import env_path, folder, runs_dir
+from labkit.core.sysinfo import fingerprint, versions
+from labkit.core.targets import Target, resolve
 
 
 @dataclass

@@ -8,9 +8,9 @@ from collections.abc import Callable
 import ipywidgets as W
 import plotly.graph_objects as go
 
-from labkit.cpu import cpu_count
-from labkit.session import Session
-from labkit.targets import Target, targets
+from labkit.core.cpu import cpu_count
+from labkit.core.session import Session
+from labkit.core.targets import Target, targets
 
 # measure(target, batch) -> {variant name: median latency in ms}
 Measure = Callable[[Target, int], dict[str, float]]

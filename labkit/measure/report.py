@@ -8,8 +8,8 @@ from pathlib import Path
 
 import plotly.graph_objects as go
 
-from labkit import cpu, ledger
-from labkit.plots import pareto_scatter
+from labkit.core import cpu, ledger
+from labkit.measure.plots import pareto_scatter
 
 COLUMNS = ["notebook", "variant", "technique", "runtime", "target", "precision", "batch", "accuracy",
            "size_bytes", "params", "sparsity", "latency_ms_p50", "latency_ms_p90", "throughput_sps",

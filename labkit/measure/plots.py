@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from labkit.bench import LatencyStats
-from labkit.data import CLASS_NAMES, MEAN, STD, Split
+from labkit.core.data import CLASS_NAMES, MEAN, STD, Split
+from labkit.measure.bench import LatencyStats
 
 
 def image_grid(split: Split, n: int = 24, cols: int = 8) -> go.Figure:

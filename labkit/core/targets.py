@@ -7,7 +7,7 @@ import importlib.util
 import os
 from dataclasses import dataclass, replace
 
-from labkit.cpu import cpu_count
+from labkit.core.cpu import cpu_count
 
 KNOWN_ORT_PROVIDERS = {
     "CPUExecutionProvider": "always part of onnxruntime",

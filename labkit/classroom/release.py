@@ -12,8 +12,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from labkit import exercises
-from labkit.paths import REPO_DIR, folder, notebooks_dir
+from labkit.classroom import exercises
+from labkit.core.paths import REPO_DIR, folder, notebooks_dir
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 STUDENT_DIR = REPO_DIR / "student"
@@ -131,7 +131,7 @@ def release(out: str | Path | None = None, notebooks: list[Path] | None = None, 
     by a learner) stop it with a FileExistsError naming them; with `force` they are moved into a dated backup
     folder first. Notebooks of the last release that are no longer part of the kit are removed; files the kit
     did not write are never touched."""
-    from labkit.runner import all_notebooks
+    from labkit.core.notebooks import all_notebooks
 
     out = STUDENT_DIR if out is None else folder(out)
     notebooks = all_notebooks() if notebooks is None else [Path(p) for p in notebooks]

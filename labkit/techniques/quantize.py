@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from labkit import cpu
+from labkit.core import cpu
 
 QUANT_FORMATS = ("QDQ", "QOperator")
 CALIBRATION_METHODS = ("MinMax", "Entropy", "Percentile")
@@ -394,7 +394,7 @@ def ort_op_times(path: str | Path, x: np.ndarray, target, runs: int = 10) -> dic
 def torch_bytes(model_or_state) -> int:
     """Bytes of `torch.save(state_dict)`: the on-disk size of a torch model's weights, whatever
     their dtype (int8 packed weights and quantization parameters included)."""
-    from labkit.prune import state_dict_bytes
+    from labkit.techniques.prune import state_dict_bytes
 
     return len(state_dict_bytes(model_or_state))
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from labkit.parity import ParityCard, card
-from labkit.runtimes import Runner, nchw_to_nhwc
+from labkit.measure.parity import ParityCard, card
+from labkit.measure.runtimes import Runner, nchw_to_nhwc
 
 # TensorFlow's C++ start-up chatter (CPU feature notes, oneDNN banners) drowns notebook output.
 
@@ -198,7 +198,7 @@ def keras_from_onnx(path: str | Path, name: str = "from_onnx"):
     import onnx
     from onnx import numpy_helper
 
-    from labkit.keras_twin import conv_kernel_to_keras, dense_after_flatten_to_keras
+    from labkit.techniques.keras_twin import conv_kernel_to_keras, dense_after_flatten_to_keras
 
     graph = onnx.load(str(path)).graph
     weights = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
@@ -324,7 +324,7 @@ def run_matrix(routes: dict[tuple[str, str], tuple[str, Callable[[], Runner]]], 
 def bench_matrix(cells: list[MatrixCell], inputs: dict[int, np.ndarray], rounds: int = 3, repeats: int = 5,
                  **kwargs) -> None:
     """Time every working cell at every batch in `inputs`, interleaved; fills `cell.latency`."""
-    from labkit.bench import compare
+    from labkit.measure.bench import compare
 
     working = {c.variant: c for c in cells if c.ok}
     if not working:

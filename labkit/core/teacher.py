@@ -9,12 +9,12 @@ from pathlib import Path
 
 import torch
 
-from labkit import data
-from labkit.cpu import cpu_info
-from labkit.models import TeacherCNN, count_params
-from labkit.paths import folder
-from labkit.sysinfo import versions
-from labkit.train import accuracy, fit
+from labkit.core import data
+from labkit.core.cpu import cpu_info
+from labkit.core.models import TeacherCNN, count_params
+from labkit.core.paths import folder
+from labkit.core.sysinfo import versions
+from labkit.core.train import accuracy, fit
 
 RECIPE = {"epochs": 8, "batch_size": 128, "lr": 2e-3, "seed": 0, "optimizer": "Adam + cosine schedule"}
 

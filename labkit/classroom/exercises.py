@@ -18,12 +18,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from labkit.checking import Case, Exercise, Result, run_check
-from labkit.distill import kd_loss
-from labkit.keras_twin import conv_kernel_to_keras, dense_after_flatten_to_keras
-from labkit.paths import env_path
-from labkit.plots import pareto_mask
-from labkit.quantize import fake_quantize, per_channel_params, qrange, quantize
+from labkit.classroom.checking import Case, Exercise, Result, run_check
+from labkit.core.paths import env_path
+from labkit.measure.plots import pareto_mask
+from labkit.techniques.distill import kd_loss
+from labkit.techniques.keras_twin import conv_kernel_to_keras, dense_after_flatten_to_keras
+from labkit.techniques.quantize import fake_quantize, per_channel_params, qrange, quantize
 
 RECORDS = "exercises.jsonl"
 

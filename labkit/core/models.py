@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from labkit.paths import data_dir
+from labkit.core.paths import data_dir
 
 INPUT_SHAPE = (1, 28, 28)
 NUM_CLASSES = 10

@@ -16,9 +16,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from labkit import exercises
-from labkit.runner import kernel_env, kernel_name, prepare_out
-from labkit.session import new_run_dir
+from labkit.classroom import exercises
+from labkit.core.notebooks import kernel_env, kernel_name, prepare_out
+from labkit.core.session import new_run_dir
 
 COLORS = {"passed": "#dafbe1", "failed": "#ffebe9", "not implemented": "#ffebe9", "error": "#ffebe9",
           "missing": "#ffebe9"}

@@ -8,7 +8,7 @@ import json
 import math
 from pathlib import Path
 
-from labkit import ledger
+from labkit.core import ledger
 
 # what a candidate needs: an accuracy, a size on disk and a latency at the budget's batch size
 NEEDED = ("accuracy", "size_bytes", "latency_ms_p50")
@@ -179,7 +179,7 @@ class BudgetPicker:
         import numpy as np
         import plotly.graph_objects as go
 
-        from labkit.plots import pareto_scatter
+        from labkit.measure.plots import pareto_scatter
 
         if df is None or len(df) == 0:
             raise ValueError("no candidates to choose from: record rows with accuracy, size and latency first")

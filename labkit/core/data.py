@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from labkit.paths import cache_dir, data_dir
+from labkit.core.paths import cache_dir, data_dir
 
 CLASS_NAMES = (
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",

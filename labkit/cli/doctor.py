@@ -6,8 +6,8 @@ import sys
 from dataclasses import dataclass
 from importlib import metadata
 
-from labkit.cpu import FLAGS_OF_INTEREST, bf16_outlook, cpu_info, int8_outlook
-from labkit.sysinfo import versions
+from labkit.core.cpu import FLAGS_OF_INTEREST, bf16_outlook, cpu_info, int8_outlook
+from labkit.core.sysinfo import versions
 
 
 @dataclass
@@ -54,7 +54,7 @@ def check_versions() -> list[Check]:
 
 
 def check_data() -> list[Check]:
-    from labkit import data, models
+    from labkit.core import data, models
 
     out = []
     try:
@@ -85,7 +85,7 @@ def check_kernel() -> Check:
 
 
 def check_targets() -> list[Check]:
-    from labkit.targets import discover
+    from labkit.core.targets import discover
 
     return [Check(f"{b.runtime}:{b.device}", None, ("available " if b.available else "unavailable: ") + b.reason)
             for b in discover()]

@@ -1,4 +1,5 @@
-"""`labkit run`: execute notebooks headlessly, each in a fresh kernel, into one run folder."""
+"""The kit's notebooks: finding them, and executing them headlessly, each in a fresh kernel, into one run folder
+(`labkit run`; the classroom's grading uses the same kernel set-up)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,10 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from labkit.cpu import PERSONALITIES, PERSONALITY_VAR
-from labkit.paths import folder, notebooks_dir
-from labkit.session import new_run_dir
-from labkit.sysinfo import fingerprint, versions
+from labkit.core.cpu import PERSONALITIES, PERSONALITY_VAR
+from labkit.core.paths import folder, notebooks_dir
+from labkit.core.session import new_run_dir
+from labkit.core.sysinfo import fingerprint, versions
 
 KERNEL = "labkit"
 
@@ -95,8 +96,8 @@ def _execute(nb: Path, out_nb: Path, params: dict, timeout: int | None) -> dict:
 
 
 def run(notebooks: list[Path], out: Path | None = None, profile: str = "class", target: str = "auto",
-        seed: int = 0, timeout: int | None = None, report: bool = True, personality: str | None = None) -> Path:
-    """Execute `notebooks` in order into a run folder; write summary.json (and report.html). `personality`
+        seed: int = 0, timeout: int | None = None, personality: str | None = None) -> Path:
+    """Execute `notebooks` in order into a run folder and write its summary.json. `personality`
     runs every kernel as on a lower CPU (labkit.cpu.PERSONALITIES)."""
     forced = personality_env(personality)  # checked before any folder is made
     out = prepare_out(out)
@@ -117,8 +118,4 @@ def run(notebooks: list[Path], out: Path | None = None, profile: str = "class", 
             tmp = out / "summary.json.tmp"  # replaced atomically: a reader never sees half a file
             tmp.write_text(json.dumps(summary, indent=2) + "\n")
             tmp.replace(out / "summary.json")
-    if report:
-        from labkit.report import write_report
-
-        write_report(out)
     return out

@@ -8,7 +8,7 @@ import platform
 from functools import lru_cache
 from importlib import metadata
 
-from labkit.cpu import cpu_info
+from labkit.core.cpu import cpu_info
 
 STACK = ("torch", "torchao", "torch-pruning", "onnx", "onnxruntime", "onnxscript", "openvino",
          "tensorflow-cpu", "tensorflow", "keras", "tf2onnx", "ai-edge-litert", "numpy", "papermill")
