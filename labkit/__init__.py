@@ -16,9 +16,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # The layers, bottom up (ARCHITECTURE.md): each module imports only from its own layer and those below.
 LAYERS = {
     "core": ("paths", "profiles", "cpu", "targets", "data", "models", "train", "session", "ledger", "sysinfo",
-             "teacher", "notebooks"),
-    "measure": ("bench", "parity", "runtimes", "plots", "report"),
-    "techniques": ("export", "convert", "keras_twin", "quantize", "prune", "distill", "pipeline"),
+             "teacher", "notebooks", "batches"),
+    "measure": ("bench", "parity", "sizes", "runtimes", "profiler", "pareto", "plots", "report"),
+    "techniques": ("export", "convert", "keras_twin", "quant_math", "quantize", "prune", "distill", "pipeline"),
     "ui": ("widgets",),
     "classroom": ("checking", "exercises", "release", "grade"),
 }

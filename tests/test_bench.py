@@ -5,7 +5,7 @@ import timeit
 import numpy as np
 
 from labkit.measure import bench
-from labkit.measure.plots import pareto_mask
+from labkit.measure.pareto import pareto_mask
 
 
 def _workload():

@@ -66,12 +66,6 @@ def test_cache_is_reused_and_invalidated(data_copy, tmp_path):
         data.load("test")
 
 
-def test_torch_loader_batches():
-    split = data.load("test", 100)
-    xb, yb = next(iter(data.torch_loader(split, batch_size=32)))
-    assert tuple(xb.shape) == (32, 1, 28, 28) and tuple(yb.shape) == (32,)
-
-
 def _fill_cache(barrier, cache: str) -> None:
     """One process of the race: wait for the others, then load through an empty cache."""
     os.environ["LABKIT_CACHE"] = cache

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from collections import Counter
 
-import numpy as np
 import pytest
 import torch
 
 from labkit.core import models, profiles
-from labkit.measure import parity
+from labkit.measure import parity, sizes
 from labkit.techniques import export
 
 NB = "01_pytorch_export"
@@ -122,7 +121,7 @@ def test_onnx_summary_and_files(tiny_onnx):
     assert s["inputs"] == {"image": ["batch", 1, 28, 28]} and s["outputs"] == {"logits": ["batch", 10]}
     assert s["opsets"]["ai.onnx"] >= 18 and s["nodes"] > 0
     assert list(s["files"]) == ["s.onnx"]
-    files = export.artifact_files(ext)
+    files = sizes.artifact_files(ext)
     assert list(files) == ["e.onnx", "e.onnx.data"]
     assert files["e.onnx.data"] > files["e.onnx"]
     assert sum(files.values()) > 4 * models.count_params(model) * 0.95
@@ -130,7 +129,7 @@ def test_onnx_summary_and_files(tiny_onnx):
 
 def test_summary_and_files_reject_bad_paths(tmp_path):
     with pytest.raises(FileNotFoundError):
-        export.artifact_files(tmp_path / "missing.onnx")
+        sizes.artifact_files(tmp_path / "missing.onnx")
     with pytest.raises(FileNotFoundError):
         export.onnx_summary(tmp_path / "missing.onnx")
     junk = tmp_path / "junk.onnx"
@@ -142,27 +141,8 @@ def test_summary_and_files_reject_bad_paths(tmp_path):
 def test_artifact_files_of_ir_and_folder(tmp_path):
     (tmp_path / "m.xml").write_text("<net/>")
     (tmp_path / "m.bin").write_bytes(b"\0" * 10)
-    assert export.artifact_files(tmp_path / "m.xml") == {"m.xml": 6, "m.bin": 10}
-    assert export.artifact_files(tmp_path) == {"m.bin": 10, "m.xml": 6}
-
-
-def test_run_in_chunks_pads_and_trims():
-    seen = []
-
-    def fn(x):
-        seen.append(len(x))
-        return x.reshape(len(x), -1).sum(1, keepdims=True)
-
-    x = np.arange(10 * 3, dtype=np.float32).reshape(10, 3)
-    np.testing.assert_array_equal(export.run_in_chunks(fn, x, 4, pad=True), x.sum(1, keepdims=True))
-    assert seen == [4, 4, 4]
-    seen.clear()
-    np.testing.assert_array_equal(export.run_in_chunks(fn, x, 4), x.sum(1, keepdims=True))
-    assert seen == [4, 4, 2]
-    with pytest.raises(ValueError):
-        export.run_in_chunks(fn, x, 0)
-    with pytest.raises(ValueError):
-        export.run_in_chunks(fn, x[:0], 4)
+    assert sizes.artifact_files(tmp_path / "m.xml") == {"m.xml": 6, "m.bin": 10}
+    assert sizes.artifact_files(tmp_path) == {"m.bin": 10, "m.xml": 6}
 
 
 def test_op_histogram_figure():

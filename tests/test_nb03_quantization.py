@@ -7,6 +7,8 @@ import pytest
 import torch
 
 from labkit.core.ledger import PRECISIONS, RUNTIMES, TECHNIQUES
+from labkit.measure import profiler, sizes
+from labkit.techniques import quant_math as qm
 from labkit.techniques import quantize as q
 
 FP32 = "torch fp32 eager"
@@ -111,90 +113,90 @@ def test_nb03_fp32_and_fp16_paths_pass_parity(rows):
 # ---------------------------------------------------------------------------------------------
 
 def test_qrange():
-    assert q.qrange(8) == (-128, 127)
-    assert q.qrange(8, signed=False) == (0, 255)
-    assert q.qrange(4) == (-8, 7)
+    assert qm.qrange(8) == (-128, 127)
+    assert qm.qrange(8, signed=False) == (0, 255)
+    assert qm.qrange(4) == (-8, 7)
     for bad in (1, 0, 17, 8.0):
         with pytest.raises(ValueError):
-            q.qrange(bad)
+            qm.qrange(bad)
 
 
 def test_symmetric_round_trip_error_is_at_most_half_a_step():
     w = np.random.default_rng(0).normal(0, 0.1, 1000)
-    scale, zero = q.per_tensor_params(w, bits=8)
+    scale, zero = qm.per_tensor_params(w, bits=8)
     assert zero == 0 and scale == pytest.approx(np.abs(w).max() / 127)
-    codes = q.quantize(w, scale, zero)
+    codes = qm.quantize(w, scale, zero)
     assert codes.min() >= -128 and codes.max() <= 127
-    assert np.abs(q.dequantize(codes, scale, zero) - w).max() <= scale / 2 + 1e-7
+    assert np.abs(qm.dequantize(codes, scale, zero) - w).max() <= scale / 2 + 1e-7
 
 
 def test_asymmetric_uses_the_range_and_keeps_zero_exact():
     x = np.random.default_rng(1).uniform(0, 6, 500)  # like activations after ReLU
-    scale, zero = q.per_tensor_params(x, bits=8, symmetric=False, signed=False)
+    scale, zero = qm.per_tensor_params(x, bits=8, symmetric=False, signed=False)
     assert scale == pytest.approx(x.max() / 255)
-    assert q.dequantize(q.quantize(0.0, scale, zero, signed=False), scale, zero) == 0.0
-    codes = q.quantize(x, scale, zero, signed=False)
+    assert qm.dequantize(qm.quantize(0.0, scale, zero, signed=False), scale, zero) == 0.0
+    codes = qm.quantize(x, scale, zero, signed=False)
     assert codes.max() == 255 and codes.min() >= 0
 
 
 def test_per_channel_scales_follow_each_channel():
     w = np.stack([np.linspace(-1, 1, 27), np.linspace(-0.01, 0.01, 27)]).reshape(2, 3, 3, 3)
-    scale, zero = q.per_channel_params(w, axis=0)
+    scale, zero = qm.per_channel_params(w, axis=0)
     assert scale.shape == (2,) and (zero == 0).all()
     assert scale[1] == pytest.approx(scale[0] / 100)
-    err_pc = q.quant_error(w, q.fake_quantize(w, 4, per_channel=True))["mse"]
-    err_pt = q.quant_error(w, q.fake_quantize(w, 4))["mse"]
+    err_pc = qm.quant_error(w, qm.fake_quantize(w, 4, per_channel=True))["mse"]
+    err_pt = qm.quant_error(w, qm.fake_quantize(w, 4))["mse"]
     assert err_pc < err_pt
     with pytest.raises(ValueError):
-        q.per_channel_params(np.ones(5))
+        qm.per_channel_params(np.ones(5))
     with pytest.raises(ValueError):
-        q.per_channel_params(w, axis=4)
+        qm.per_channel_params(w, axis=4)
 
 
 def test_bad_inputs_are_rejected():
     with pytest.raises(ValueError):
-        q.per_tensor_params(np.array([]))
+        qm.per_tensor_params(np.array([]))
     with pytest.raises(ValueError):
-        q.per_tensor_params(np.array([1.0, np.nan]))
+        qm.per_tensor_params(np.array([1.0, np.nan]))
     with pytest.raises(ValueError):
-        q.quantize(np.ones(3), 0.0, 0)
+        qm.quantize(np.ones(3), 0.0, 0)
     with pytest.raises(ValueError):
-        q.affine_params(1.0, -1.0)
+        qm.affine_params(1.0, -1.0)
     with pytest.raises(ValueError):
-        q.fake_quantize(np.ones((2, 2)), per_channel=True, clip=0.5)
+        qm.fake_quantize(np.ones((2, 2)), per_channel=True, clip=0.5)
     with pytest.raises(ValueError):
-        q.quant_error(np.ones(3), np.ones(4))
+        qm.quant_error(np.ones(3), np.ones(4))
 
 
 def test_error_split_adds_up_and_clipping_vanishes_at_max():
     w = np.random.default_rng(2).normal(0, 1, 5000)
-    part = q.error_split(w, clip=1.5, bits=4)
+    part = qm.error_split(w, clip=1.5, bits=4)
     assert part["rounding_mse"] + part["clipping_mse"] == pytest.approx(part["mse"])
     assert part["clipping_mse"] > 0
-    assert q.error_split(w, clip=np.abs(w).max(), bits=4)["clipping_mse"] == 0
+    assert qm.error_split(w, clip=np.abs(w).max(), bits=4)["clipping_mse"] == 0
 
 
 def test_kmeans_codebook_beats_the_linear_grid_on_bell_shaped_weights():
     w = np.random.default_rng(3).normal(0, 0.05, (64, 32, 3, 3))
-    codebook, idx = q.kmeans_codebook(w, bits=4)
+    codebook, idx = qm.kmeans_codebook(w, bits=4)
     assert codebook.shape == (16,) and np.all(np.diff(codebook) > 0)
     assert idx.shape == w.shape and idx.dtype == np.uint8 and idx.max() < 16
-    km = q.quant_error(w, codebook[idx])["sqnr_db"]
-    lin = q.quant_error(w, q.fake_quantize(w, 4))["sqnr_db"]
+    km = qm.quant_error(w, codebook[idx])["sqnr_db"]
+    lin = qm.quant_error(w, qm.fake_quantize(w, 4))["sqnr_db"]
     assert km > lin + 3
     # fewer distinct values than codes: a smaller codebook, exact reconstruction
-    cb, ix = q.kmeans_codebook(np.array([0.5, 0.5, -1.0, 2.0]), bits=4)
+    cb, ix = qm.kmeans_codebook(np.array([0.5, 0.5, -1.0, 2.0]), bits=4)
     assert len(cb) == 3 and np.allclose(cb[ix], [0.5, 0.5, -1.0, 2.0])
     with pytest.raises(ValueError):
-        q.kmeans_codebook(w, bits=0)
+        qm.kmeans_codebook(w, bits=0)
 
 
 def test_quant_error_and_layer_errors():
     w = np.arange(10.0)
-    assert q.quant_error(w, w)["sqnr_db"] == float("inf")
+    assert qm.quant_error(w, w)["sqnr_db"] == float("inf")
     from labkit.core.models import TeacherCNN
 
-    df = q.layer_errors(TeacherCNN())
+    df = qm.layer_errors(TeacherCNN())
     assert len(df) == 6 * len(q.SCHEMES)
     assert set(df["scheme"]) == set(q.SCHEMES)
     per = df.pivot(index="layer", columns="scheme", values="sqnr_db")
@@ -206,19 +208,19 @@ def test_with_quantized_weights_leaves_the_original_alone():
 
     model = TeacherCNN().eval()
     before = model.features[0].weight.detach().clone()
-    twin = q.with_quantized_weights(model, lambda w: q.fake_quantize(w, 4))
+    twin = qm.with_quantized_weights(model, lambda w: qm.fake_quantize(w, 4))
     assert torch.equal(model.features[0].weight, before)
     assert len(torch.unique(twin.features[0].weight)) <= 16
 
 
 def test_memory_arithmetic():
-    table = q.memory_table((1e9, 7e9, 70e9), (16, 8, 4))
+    table = qm.memory_table((1e9, 7e9, 70e9), (16, 8, 4))
     assert table.shape == (3, 3)
     assert table.loc["7B params", "4-bit (GiB)"] == pytest.approx(7e9 * 0.5 / 2 ** 30)
     assert table.loc["70B params", "16-bit (GiB)"] == pytest.approx(130.39, abs=0.01)
-    assert q.weight_memory(1e9, 8) == 1e9
+    assert qm.weight_memory(1e9, 8) == 1e9
     with pytest.raises(ValueError):
-        q.weight_memory(-1, 8)
+        qm.weight_memory(-1, 8)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -245,11 +247,11 @@ def test_sizes_of_torch_models():
     from labkit.core.models import TeacherCNN
 
     model = TeacherCNN()
-    assert q.torch_bytes(model) > 4 * 468_000
+    assert sizes.torch_bytes(model) > 4 * 468_000
     with pytest.raises(TypeError):
-        q.graph_bytes(model)
+        sizes.graph_bytes(model)
     gm = torch.fx.symbolic_trace(torch.nn.Linear(4, 2))
-    assert q.graph_bytes(gm) > 0
+    assert sizes.graph_bytes(gm) > 0
 
 
 @pytest.fixture(scope="module")
@@ -272,7 +274,7 @@ def test_quantize_onnx_static_shrinks_and_runs(tiny_onnx, tmp_path):
     target, _ = resolve("cpu")
     logits = ort_runner(out, target)(calib[:3])
     assert logits.shape == (3, 10) and np.isfinite(logits).all()
-    ops = q.ort_op_times(out, calib[:8], target, runs=2)
+    ops = profiler.ort_op_times(out, calib[:8], target, runs=2)
     assert ops and all(v >= 0 for v in ops.values())
     qop = q.quantize_onnx_static(tiny_onnx, tmp_path / "qop.onnx", calib, quant_format="QOperator", per_channel=False)
     from labkit.techniques.export import op_histogram

@@ -13,6 +13,7 @@ import pytest
 from labkit.core import ledger
 from labkit.measure.parity import TOLERANCES
 from labkit.techniques import pipeline
+from labkit.ui import widgets
 
 NB = "06_capstone"
 STAGES = ["teacher", "distilled student", "pruned + KD fine-tune", "static int8"]
@@ -235,7 +236,7 @@ def test_acceptance_and_monotone():
 def test_budget_picker_updates_in_place():
     pytest.importorskip("anywidget")
     c = pipeline.candidates(_cands())
-    picker = pipeline.BudgetPicker(c, 1.0, 300_000, 0.92)
+    picker = widgets.BudgetPicker(c, 1.0, 300_000, 0.92)
     assert picker.chosen["variant"] == "int8" and "ship: int8" in picker.why.value
     fig = picker.figure
     picker.floor.value = 0.93  # nothing within 1 ms and 300 KB is that accurate
@@ -245,4 +246,4 @@ def test_budget_picker_updates_in_place():
     assert picker.chosen["variant"] == "teacher"
     assert list(fig.data[-1].x) == [3.3]
     with pytest.raises(ValueError, match="no candidates"):
-        pipeline.BudgetPicker(c.iloc[:0], 1.0, 1e6, 0.9)
+        widgets.BudgetPicker(c.iloc[:0], 1.0, 1e6, 0.9)

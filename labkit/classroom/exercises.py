@@ -20,10 +20,10 @@ import torch.nn.functional as F
 
 from labkit.classroom.checking import Case, Exercise, Result, run_check
 from labkit.core.paths import env_path
-from labkit.measure.plots import pareto_mask
+from labkit.measure.pareto import pareto_mask
 from labkit.techniques.distill import kd_loss
 from labkit.techniques.keras_twin import conv_kernel_to_keras, dense_after_flatten_to_keras
-from labkit.techniques.quantize import fake_quantize, per_channel_params, qrange, quantize
+from labkit.techniques.quant_math import fake_quantize, per_channel_params, qrange, quantize
 
 RECORDS = "exercises.jsonl"
 

@@ -118,6 +118,3 @@ def main(argv: list[str] | None = None) -> int:
         print(f"labkit {args.command}: {err}", file=sys.stderr)
         return 2
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -179,25 +179,3 @@ def load(split: str, n: int | None = None, seed: int | None = None) -> Split:
         idx = np.sort(rng.permutation(len(labels))[:n])
         images, labels = images[idx], labels[idx]
     return Split(normalize(images), labels)
-
-
-def torch_loader(split: Split, batch_size: int = 128, shuffle: bool = False, seed: int = 0):
-    """A torch DataLoader over a Split."""
-    import torch
-    from torch.utils.data import DataLoader, TensorDataset
-
-    ds = TensorDataset(torch.from_numpy(split.x), torch.from_numpy(split.y))
-    gen = torch.Generator().manual_seed(seed)
-    return DataLoader(ds, batch_size=batch_size, shuffle=shuffle, generator=gen)
-
-
-def tf_dataset(split: Split, batch_size: int = 128):
-    """A batched tf.data.Dataset of NHWC images and labels (the Keras layout)."""
-    import tensorflow as tf
-
-    return tf.data.Dataset.from_tensor_slices((split.x.transpose(0, 2, 3, 1), split.y)).batch(batch_size)
-
-
-def class_counts(split: Split) -> dict[str, int]:
-    counts = np.bincount(split.y, minlength=len(CLASS_NAMES))
-    return dict(zip(CLASS_NAMES, counts.tolist(), strict=True))

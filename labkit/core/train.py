@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from labkit.core.batches import in_batches, torch_fn
 from labkit.core.data import Split
 
 # loss_fn(logits, labels, batch_index_tensor) -> scalar loss; the index lets a caller look up
@@ -97,18 +98,14 @@ def fit(
     return hist
 
 
-@torch.no_grad()
 def predict(model: nn.Module, x: np.ndarray, batch_size: int = 1000) -> np.ndarray:
     """Logits of a torch model on normalised NCHW images, as numpy."""
     model.eval()
-    outs = [model(torch.from_numpy(x[i: i + batch_size])).numpy() for i in range(0, len(x), batch_size)]
-    return np.concatenate(outs) if outs else np.zeros((0, 10), np.float32)
+    return in_batches(torch_fn(model), x, batch_size)
 
 
 def accuracy(model: nn.Module | Callable[[np.ndarray], np.ndarray], split: Split, batch_size: int = 1000) -> float:
     """Top-1 accuracy of a torch model or of any callable mapping NCHW numpy to logits."""
-    if isinstance(model, nn.Module):
-        logits = predict(model, split.x, batch_size)
-    else:
-        logits = np.concatenate([model(split.x[i: i + batch_size]) for i in range(0, len(split), batch_size)])
+    logits = predict(model, split.x, batch_size) if isinstance(model, nn.Module) else in_batches(model, split.x,
+                                                                                                 batch_size)
     return float((logits.argmax(1) == split.y).mean())

@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 
 from labkit.core.data import CLASS_NAMES, MEAN, STD, Split
 from labkit.measure.bench import LatencyStats
+from labkit.measure.pareto import pareto_mask
 
 
 def image_grid(split: Split, n: int = 24, cols: int = 8) -> go.Figure:
@@ -39,16 +40,6 @@ def latency_distribution(results: dict[tuple[str, int], LatencyStats], batch: in
             fig.add_trace(go.Box(y=stats.samples, name=f"{variant} @ b{b}", boxpoints="outliers"))
     return fig.update_layout(yaxis_title="latency per call (ms)", yaxis_type="log", showlegend=False,
                              title="latency distribution" + (f" at batch {batch}" if batch else ""))
-
-
-def pareto_mask(cost: np.ndarray, benefit: np.ndarray) -> np.ndarray:
-    """True for points no other point beats (lower or equal cost and higher or equal benefit, one strictly)."""
-    cost, benefit = np.asarray(cost, float), np.asarray(benefit, float)
-    mask = np.ones(len(cost), bool)
-    for i in range(len(cost)):
-        dominated = (cost <= cost[i]) & (benefit >= benefit[i]) & ((cost < cost[i]) | (benefit > benefit[i]))
-        mask[i] = not dominated.any()
-    return mask
 
 
 def pareto_scatter(df, x: str = "latency_ms_p50", y: str = "accuracy", size: str | None = "size_bytes",

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
+from labkit.core.batches import in_batches
 from labkit.core.models import INPUT_SHAPE
 from labkit.core.targets import Target
+from labkit.measure.sizes import artifact_size
 
 # The largest batch a runner passes to its runtime in one call (runtimes keep buffers sized for the
 # largest batch they have seen, so one 10k-image call can cost gigabytes per loaded model).
@@ -40,8 +42,7 @@ class Runner:
         if not len(x):  # some runtimes (OpenVINO) refuse an empty batch: learn the output width from one image
             width = np.asarray(self.fn(np.zeros((1, *INPUT_SHAPE), np.float32))).shape[1:]
             return np.zeros((0, *width), np.float32)
-        chunks = [x[i: i + MAX_CHUNK] for i in range(0, len(x), MAX_CHUNK)]
-        return np.concatenate([np.asarray(self.fn(c), dtype=np.float32) for c in chunks])
+        return in_batches(self.fn, x, MAX_CHUNK).astype(np.float32, copy=False)
 
     @property
     def size_bytes(self) -> int | None:
@@ -55,16 +56,6 @@ def check_input(x: np.ndarray) -> None:
     if x.ndim != 4 or tuple(x.shape[1:]) != INPUT_SHAPE:
         hint = " (NHWC? transpose with x.transpose(0, 3, 1, 2))" if x.shape[-1:] == (1,) else ""
         raise ValueError(f"expected images shaped (N, 1, 28, 28) in NCHW layout, got {x.shape}{hint}")
-
-
-def artifact_size(path: str | Path) -> int:
-    """Bytes on disk: a file, a folder (SavedModel), or an ONNX file plus its external data."""
-    path = Path(path)
-    if path.is_dir():
-        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
-    size = path.stat().st_size
-    data = path.with_name(path.name + ".data")
-    return size + (data.stat().st_size if path.suffix == ".onnx" and data.exists() else 0)
 
 
 def _require(path: Path) -> Path:
@@ -107,8 +98,10 @@ def pt2_runner(path: str | Path, target: Target, name: str = "torch.export") -> 
     return runner
 
 
-def ort_session(path: str | Path, target: Target, opt_level: str = "all", spinning: bool = False):
-    """An InferenceSession with the target's providers and threads, spinning off by default."""
+def ort_session(path: str | Path, target: Target, opt_level: str = "all", spinning: bool = False,
+                profile_prefix: str | None = None):
+    """An InferenceSession with the target's providers and threads, spinning off by default; with
+    `profile_prefix`, ONNX Runtime's profiler writes its events to a file starting with it."""
     import onnxruntime as ort
 
     path = _require(Path(path))
@@ -125,6 +118,9 @@ def ort_session(path: str | Path, target: Target, opt_level: str = "all", spinni
     so.intra_op_num_threads = target.threads
     so.inter_op_num_threads = 1
     so.log_severity_level = 3
+    if profile_prefix is not None:
+        so.enable_profiling = True
+        so.profile_file_prefix = profile_prefix
     so.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
     try:
         return ort.InferenceSession(str(path), so, providers=list(target.ort_providers))

@@ -23,8 +23,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
 
+from labkit.core.batches import in_batches, torch_fn
 from labkit.core.data import Split
 
 __all__ = ["kd_loss", "kd_loss_fn", "soften", "teacher_logits", "distill_student", "confusions"]
@@ -82,31 +82,25 @@ def soft_kl(student_logits: np.ndarray, teacher_logits_array: np.ndarray, T: flo
     return float(np.mean(np.sum(p_t * (np.log(p_t + tiny) - np.log(p_s + tiny)), axis=1)))
 
 
-@torch.no_grad()
 def teacher_logits(model: nn.Module | Callable[[np.ndarray], np.ndarray], split: Split | np.ndarray,
                    batch_size: int = 1000, desc: str = "teacher logits") -> np.ndarray:
     """The teacher's logits on every image of `split`, in order, as float32 (N, classes).
 
     `model` is a torch module or any runner mapping NCHW numpy to logits (an ONNX Runtime runner of the
-    teacher is several times faster than eager PyTorch). Compute them once before training: the teacher
+    teacher is usually faster than eager PyTorch). Compute them once before training: the teacher
     is frozen, so running it again every step would only cost time.
     """
     x = split.x if isinstance(split, Split) else np.asarray(split)
     if x.ndim != 4:
         raise ValueError(f"expected a Split or NCHW images, got an array shaped {x.shape}")
-    if isinstance(model, nn.Module):
-        was_training = model.training
-        model.eval()
-
-        def run(batch: np.ndarray) -> np.ndarray:
-            return model(torch.from_numpy(batch)).numpy()
-    else:
-        run = model
-    outs = [run(np.ascontiguousarray(x[i: i + batch_size], np.float32))
-            for i in tqdm(range(0, len(x), batch_size), desc=desc, leave=False, mininterval=1.0)]
-    if isinstance(model, nn.Module):
+    if not isinstance(model, nn.Module):
+        return in_batches(model, x, batch_size, progress=desc).astype(np.float32)
+    was_training = model.training
+    model.eval()
+    try:
+        return in_batches(torch_fn(model), x, batch_size, progress=desc).astype(np.float32)
+    finally:
         model.train(was_training)
-    return np.concatenate(outs).astype(np.float32) if outs else np.zeros((0, 10), np.float32)
 
 
 def kd_loss_fn(teacher_logits_array: np.ndarray, T: float = 4.0, alpha: float = 0.9

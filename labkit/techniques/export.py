@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from labkit.measure.sizes import artifact_files
+
 logging.getLogger("torch.onnx").setLevel(logging.ERROR)
 
 
@@ -42,27 +44,6 @@ def op_histogram(path: str | Path) -> Counter:
     return Counter(node.op_type for node in model.graph.node)
 
 
-def artifact_files(path: str | Path) -> dict[str, int]:
-    """Every file an artifact consists of, with its size in bytes: an ONNX model and its external
-    `.data` file, an OpenVINO IR's `.xml` and `.bin`, or the files of a folder (SavedModel)."""
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"{path} does not exist; run the cell that writes it first.")
-    if path.is_dir():
-        return {str(p.relative_to(path)): p.stat().st_size for p in sorted(path.rglob("*")) if p.is_file()}
-    files = [path]
-    if path.suffix == ".onnx":
-        import onnx
-
-        model = onnx.load(str(path), load_external_data=False)
-        names = {entry.value for init in model.graph.initializer for entry in init.external_data
-                 if entry.key == "location"}
-        files += [path.parent / name for name in sorted(names)]
-    elif path.suffix == ".xml":
-        files.append(path.with_suffix(".bin"))
-    return {p.name: p.stat().st_size for p in files if p.exists()}
-
-
 def onnx_summary(path: str | Path) -> dict:
     """What a learner checks first in an ONNX file: opsets, IR version, producer, inputs and outputs
     with their (named or fixed) dimensions, node count, and the files it is stored in."""
@@ -88,27 +69,6 @@ def onnx_summary(path: str | Path) -> dict:
         "nodes": len(model.graph.node),
         "files": artifact_files(path),
     }
-
-
-def run_in_chunks(fn, x: np.ndarray, batch: int, pad: bool = False) -> np.ndarray:
-    """Run `fn` (numpy in, numpy out) over `x` in chunks of `batch` rows and join the outputs.
-
-    With `pad=True` every call sees exactly `batch` rows: the last chunk is padded with zeros and the
-    padded outputs dropped. Static-shape artifacts need that (a model compiled with `dynamic=False`
-    compiles again for each new shape; an export without a dynamic batch rejects other sizes)."""
-    if batch < 1:
-        raise ValueError(f"batch must be at least 1, got {batch}")
-    x = np.asarray(x)
-    if x.ndim < 1 or len(x) == 0:
-        raise ValueError("x must hold at least one example")
-    outs = []
-    for i in range(0, len(x), batch):
-        chunk = x[i:i + batch]
-        n = len(chunk)
-        if pad and n < batch:
-            chunk = np.concatenate([chunk, np.zeros((batch - n, *x.shape[1:]), x.dtype)])
-        outs.append(np.asarray(fn(chunk))[:n])
-    return np.concatenate(outs)
 
 
 def op_histogram_figure(histograms: dict[str, Counter], title: str = "ONNX op types"):

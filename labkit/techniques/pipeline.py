@@ -62,7 +62,8 @@ def fits(df, latency_budget_ms: float, size_budget_bytes: float, accuracy_floor:
     return out
 
 
-def _kb(b: float) -> str:
+def size_label(b: float) -> str:
+    """Bytes as KB below a megabyte, else MB."""
     return f"{b / 1e3:,.1f} KB" if b < 1e6 else f"{b / 1e6:.2f} MB"
 
 
@@ -81,7 +82,7 @@ def choose(df, latency_budget_ms: float, size_budget_bytes: float, accuracy_floo
     df = df.reset_index(drop=True)
     ok = fits(df, latency_budget_ms, size_budget_bytes, accuracy_floor)
     names = df["label"] if "label" in df else df["variant"]
-    budgets = (f"latency <= {latency_budget_ms:g} ms, size <= {_kb(size_budget_bytes)}, "
+    budgets = (f"latency <= {latency_budget_ms:g} ms, size <= {size_label(size_budget_bytes)}, "
                f"accuracy >= {accuracy_floor:.2%}")
 
     def best(pool):
@@ -94,7 +95,7 @@ def choose(df, latency_budget_ms: float, size_budget_bytes: float, accuracy_floo
         r = df.loc[i]
         others = len(pool) - 1
         reason = (f"{names[i]} is the most accurate of the {len(pool)} candidate(s) within all budgets ({budgets}): "
-                  f"{r['accuracy']:.2%} top-1, {r['latency_ms_p50']:.3g} ms, {_kb(r['size_bytes'])}.")
+                  f"{r['accuracy']:.2%} top-1, {r['latency_ms_p50']:.3g} ms, {size_label(r['size_bytes'])}.")
         if others:
             reason += f" {others} other(s) also fit but are less accurate, or as accurate and slower or larger."
         excluded = {k: int((~ok[k]).sum()) for k in ("latency_ok", "size_ok", "accuracy_ok")}
@@ -113,7 +114,7 @@ def choose(df, latency_budget_ms: float, size_budget_bytes: float, accuracy_floo
     smallest = df["size_bytes"].idxmin()
     return None, (f"No candidate fits the device limits ({budgets}): the fastest is {names[fastest]} at "
                   f"{df.loc[fastest, 'latency_ms_p50']:.3g} ms and the smallest {names[smallest]} at "
-                  f"{_kb(df.loc[smallest, 'size_bytes'])}. Relax a budget or make the model smaller.")
+                  f"{size_label(df.loc[smallest, 'size_bytes'])}. Relax a budget or make the model smaller.")
 
 
 
@@ -164,99 +165,6 @@ def monotone_decreasing(values) -> bool:
     """True when every value is strictly smaller than the one before (stage sizes through a pipeline)."""
     values = list(values)
     return all(b < a for a, b in zip(values, values[1:], strict=False))
-
-
-class BudgetPicker:
-    """Sliders for a latency budget, a size budget and an accuracy floor over a Pareto chart of the
-    candidates (a `go.FigureWidget`, updated in place): each change re-runs `choose` on the measured
-    numbers, colours what fits, moves the budget lines and the star on the chosen model, and says why.
-    Headless runs display it once with the starting budgets and never wait on it."""
-
-    FIT, NOFIT = "#1a7f37", "#b0b0b0"
-
-    def __init__(self, df, latency_budget_ms: float, size_budget_bytes: float, accuracy_floor: float):
-        import ipywidgets as W
-        import numpy as np
-        import plotly.graph_objects as go
-
-        from labkit.measure.plots import pareto_scatter
-
-        if df is None or len(df) == 0:
-            raise ValueError("no candidates to choose from: record rows with accuracy, size and latency first")
-        self.df = df.reset_index(drop=True)
-        if "label" not in self.df:
-            self.df = self.df.assign(label=self.df["variant"])
-        lat, size, acc = (self.df[c].to_numpy(float) for c in ("latency_ms_p50", "size_bytes", "accuracy"))
-        base = pareto_scatter(self.df, label="label", title="candidates at batch 64: accuracy vs median latency")
-        try:
-            self.figure = go.FigureWidget(base)  # updated in place by the sliders
-        except ImportError:  # plotly's FigureWidget needs anywidget; a plain figure still shows the start
-            self.figure = go.Figure(base)
-        self._xlo, self._xhi = float(lat.min()) / 1.5, float(lat.max()) * 1.5
-        self._ylo, self._yhi = float(acc.min()) - 0.01, min(1.0, float(acc.max()) + 0.01)
-        for name in ("latency budget", "accuracy floor"):
-            self.figure.add_scatter(x=[], y=[], mode="lines", name=name, hoverinfo="name",
-                                    line=dict(dash="dot", color="#cf222e", width=1.5))
-        self.figure.add_scatter(x=[], y=[], mode="markers", name="chosen",
-                                marker=dict(symbol="star", size=22, color="#d4a72c", line=dict(width=1, color="black")))
-        self.figure.update_layout(xaxis_title="median latency at batch 64 (ms, log)", yaxis_title="top-1 accuracy",
-                                  height=500)
-        lo, hi = np.log10(max(lat.min(), 1e-3) / 2), np.log10(lat.max() * 2)
-        self.latency = W.FloatLogSlider(value=float(np.clip(latency_budget_ms, 10 ** lo, 10 ** hi)), base=10, min=lo,
-                                        max=hi, step=0.01, description="latency ms", readout_format=".3g",
-                                        continuous_update=False)
-        kb = size / 1e3
-        klo, khi = np.log10(max(kb.min(), 1e-3) / 2), np.log10(kb.max() * 2)
-        self.size_kb = W.FloatLogSlider(value=float(np.clip(size_budget_bytes / 1e3, 10 ** klo, 10 ** khi)), base=10,
-                                        min=klo, max=khi, step=0.01, description="size KB", readout_format=",.4g",
-                                        continuous_update=False)
-        amin = float(max(0.0, np.floor(acc.min() * 100 - 1) / 100))
-        self.floor = W.FloatSlider(value=float(np.clip(accuracy_floor, amin, 1.0)), min=amin, max=1.0, step=0.001,
-                                   description="accuracy ≥", readout_format=".1%", continuous_update=False)
-        self.why = W.HTML()
-        self.chosen = None
-        for w in (self.latency, self.size_kb, self.floor):
-            w.layout.width = "420px"
-            w.observe(self._update, names="value")
-        self._update()
-
-    @property
-    def budgets(self) -> tuple[float, float, float]:
-        return self.latency.value, self.size_kb.value * 1e3, self.floor.value
-
-    def _update(self, _change=None) -> None:
-        import html
-
-        lat, size, floor = self.budgets
-        ok = fits(self.df, lat, size, floor)
-        self.chosen, reason = choose(self.df, lat, size, floor)
-        colors = [self.FIT if f else self.NOFIT for f in ok["fits"]]
-        fails = [", ".join(n for n, good in (("too slow", a), ("too large", b), ("below floor", c)) if not good)
-                 for a, b, c in zip(ok["latency_ok"], ok["size_ok"], ok["accuracy_ok"], strict=True)]
-        with self.figure.batch_update():
-            self.figure.data[0].marker.color = colors
-            self.figure.data[0].text = [f"{n}<br>{s / 1e3:,.1f} KB<br>{f or 'fits all budgets'}"
-                                        for n, s, f in zip(self.df["label"], self.df["size_bytes"], fails, strict=True)]
-            star = self.figure.data[-1]
-            star.x = [] if self.chosen is None else [self.chosen["latency_ms_p50"]]
-            star.y = [] if self.chosen is None else [self.chosen["accuracy"]]
-            lat_line, floor_line = self.figure.data[2], self.figure.data[3]
-            lat_line.x, lat_line.y = [lat, lat], [self._ylo, self._yhi]
-            floor_line.x, floor_line.y = [self._xlo, self._xhi], [floor, floor]
-            self.figure.layout.title = (f"{int(ok['fits'].sum())} of {len(ok)} candidates fit: latency ≤ {lat:.3g} ms, "
-                                        f"size ≤ {_kb(size)}, accuracy ≥ {floor:.1%}")
-        head = "no model fits" if self.chosen is None else f"ship: {self.chosen['label']}"
-        self.why.value = f"<b>{html.escape(head)}</b><br>{html.escape(reason)}"
-
-    def widget(self):
-        import ipywidgets as W
-
-        return W.VBox([W.HBox([self.latency, self.size_kb, self.floor]), self.why, self.figure])
-
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
-
-        display(self.widget())
 
 
 def stage_rows(rows, runtime: str = "onnxruntime", target: str = "cpu", batch: int = 64):

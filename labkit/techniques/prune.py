@@ -8,8 +8,6 @@ these helpers are what a second notebook reuses so nothing is copy-pasted.
 from __future__ import annotations
 
 import copy
-import gzip
-import io
 from collections.abc import Callable, Iterable
 
 import numpy as np
@@ -94,11 +92,6 @@ def apply_plan(model: nn.Module, plan: dict[str, float]) -> nn.Module:
     return model
 
 
-def is_masked(model: nn.Module) -> bool:
-    """True while torch.nn.utils.prune reparametrisations (weight_orig + weight_mask) are attached."""
-    return any(tprune.is_pruned(m) for m in prunable_layers(model).values())
-
-
 def make_permanent(model: nn.Module) -> nn.Module:
     """`prune.remove` on every masked layer: the zeros are baked into a plain `weight` parameter,
     the hooks and the extra `weight_orig`/`weight_mask` tensors disappear (state_dict keys are the dense ones)."""
@@ -142,20 +135,6 @@ def weights(model: nn.Module, nonzero_only: bool = False) -> np.ndarray:
     return w[w != 0] if nonzero_only else w
 
 
-def state_dict_bytes(model_or_state: nn.Module | dict) -> bytes:
-    """The bytes `torch.save(model.state_dict(), f)` writes (masks included if still attached)."""
-    state = model_or_state.state_dict() if hasattr(model_or_state, "state_dict") else model_or_state
-    buf = io.BytesIO()
-    torch.save(state, buf)
-    return buf.getvalue()
-
-
-def file_sizes(model: nn.Module) -> dict[str, int]:
-    """Size of the saved state_dict, raw and gzip-compressed: zeros only pay off after compression."""
-    raw = state_dict_bytes(model)
-    return {"raw_bytes": len(raw), "gzip_bytes": len(gzip.compress(raw, compresslevel=6))}
-
-
 def sensitivity(model: nn.Module, evaluate: Callable[[nn.Module], float], ratios: Iterable[float],
                 layers: Iterable[str] | None = None, progress: bool = True):
     """Prune one layer at a time (L1 magnitude) at each ratio on a copy and evaluate it.
@@ -189,13 +168,6 @@ def plan_from_sensitivity(scan, max_drop: float = 0.005, cap: float = 0.95) -> d
         ok = rows[(rows["drop"] <= max_drop) & (rows["ratio"] <= cap)]
         plan[layer] = float(ok["ratio"].max()) if len(ok) else 0.0
     return plan
-
-
-def plan_sparsity(model: nn.Module, plan: dict[str, float]) -> float:
-    """The overall weight sparsity a per-layer plan would reach."""
-    layers = prunable_layers(model)
-    total = sum(m.weight.numel() for m in layers.values())
-    return sum(round(plan.get(n, 0.0) * m.weight.numel()) for n, m in layers.items()) / total
 
 
 def prune_channels(model: nn.Module, ratio: float, example: torch.Tensor | np.ndarray | None = None,

@@ -3,14 +3,18 @@ redraw a plotly figure in place. Headless runs display it and never wait on it."
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 
 import ipywidgets as W
+import numpy as np
 import plotly.graph_objects as go
 
 from labkit.core.cpu import cpu_count
 from labkit.core.session import Session
 from labkit.core.targets import Target, targets
+from labkit.measure.plots import pareto_scatter
+from labkit.techniques.pipeline import choose, fits, size_label
 
 # measure(target, batch) -> {variant name: median latency in ms}
 Measure = Callable[[Target, int], dict[str, float]]
@@ -70,6 +74,89 @@ class TargetPicker:
 
     def widget(self) -> W.Widget:
         return W.VBox([W.HBox([self.target_w, self.threads_w, self.batch_w]), self.status, self.figure])
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget())
+
+
+class BudgetPicker:
+    """Sliders for a latency budget, a size budget and an accuracy floor over a Pareto chart of the
+    candidates (a `go.FigureWidget`, updated in place): each change re-runs `choose` on the measured
+    numbers, colours what fits, moves the budget lines and the star on the chosen model, and says why.
+    Headless runs display it once with the starting budgets and never wait on it."""
+
+    FIT, NOFIT = "#1a7f37", "#b0b0b0"
+
+    def __init__(self, df, latency_budget_ms: float, size_budget_bytes: float, accuracy_floor: float):
+        if df is None or len(df) == 0:
+            raise ValueError("no candidates to choose from: record rows with accuracy, size and latency first")
+        self.df = df.reset_index(drop=True)
+        if "label" not in self.df:
+            self.df = self.df.assign(label=self.df["variant"])
+        lat, size, acc = (self.df[c].to_numpy(float) for c in ("latency_ms_p50", "size_bytes", "accuracy"))
+        base = pareto_scatter(self.df, label="label", title="candidates at batch 64: accuracy vs median latency")
+        try:
+            self.figure = go.FigureWidget(base)  # updated in place by the sliders
+        except ImportError:  # plotly's FigureWidget needs anywidget; a plain figure still shows the start
+            self.figure = go.Figure(base)
+        self._xlo, self._xhi = float(lat.min()) / 1.5, float(lat.max()) * 1.5
+        self._ylo, self._yhi = float(acc.min()) - 0.01, min(1.0, float(acc.max()) + 0.01)
+        for name in ("latency budget", "accuracy floor"):
+            self.figure.add_scatter(x=[], y=[], mode="lines", name=name, hoverinfo="name",
+                                    line=dict(dash="dot", color="#cf222e", width=1.5))
+        self.figure.add_scatter(x=[], y=[], mode="markers", name="chosen",
+                                marker=dict(symbol="star", size=22, color="#d4a72c", line=dict(width=1, color="black")))
+        self.figure.update_layout(xaxis_title="median latency at batch 64 (ms, log)", yaxis_title="top-1 accuracy",
+                                  height=500)
+        lo, hi = np.log10(max(lat.min(), 1e-3) / 2), np.log10(lat.max() * 2)
+        self.latency = W.FloatLogSlider(value=float(np.clip(latency_budget_ms, 10 ** lo, 10 ** hi)), base=10, min=lo,
+                                        max=hi, step=0.01, description="latency ms", readout_format=".3g",
+                                        continuous_update=False)
+        kb = size / 1e3
+        klo, khi = np.log10(max(kb.min(), 1e-3) / 2), np.log10(kb.max() * 2)
+        self.size_kb = W.FloatLogSlider(value=float(np.clip(size_budget_bytes / 1e3, 10 ** klo, 10 ** khi)), base=10,
+                                        min=klo, max=khi, step=0.01, description="size KB", readout_format=",.4g",
+                                        continuous_update=False)
+        amin = float(max(0.0, np.floor(acc.min() * 100 - 1) / 100))
+        self.floor = W.FloatSlider(value=float(np.clip(accuracy_floor, amin, 1.0)), min=amin, max=1.0, step=0.001,
+                                   description="accuracy ≥", readout_format=".1%", continuous_update=False)
+        self.why = W.HTML()
+        self.chosen = None
+        for w in (self.latency, self.size_kb, self.floor):
+            w.layout.width = "420px"
+            w.observe(self._update, names="value")
+        self._update()
+
+    @property
+    def budgets(self) -> tuple[float, float, float]:
+        return self.latency.value, self.size_kb.value * 1e3, self.floor.value
+
+    def _update(self, _change=None) -> None:
+        lat, size, floor = self.budgets
+        ok = fits(self.df, lat, size, floor)
+        self.chosen, reason = choose(self.df, lat, size, floor)
+        colors = [self.FIT if f else self.NOFIT for f in ok["fits"]]
+        fails = [", ".join(n for n, good in (("too slow", a), ("too large", b), ("below floor", c)) if not good)
+                 for a, b, c in zip(ok["latency_ok"], ok["size_ok"], ok["accuracy_ok"], strict=True)]
+        with self.figure.batch_update():
+            self.figure.data[0].marker.color = colors
+            self.figure.data[0].text = [f"{n}<br>{s / 1e3:,.1f} KB<br>{f or 'fits all budgets'}"
+                                        for n, s, f in zip(self.df["label"], self.df["size_bytes"], fails, strict=True)]
+            star = self.figure.data[-1]
+            star.x = [] if self.chosen is None else [self.chosen["latency_ms_p50"]]
+            star.y = [] if self.chosen is None else [self.chosen["accuracy"]]
+            lat_line, floor_line = self.figure.data[2], self.figure.data[3]
+            lat_line.x, lat_line.y = [lat, lat], [self._ylo, self._yhi]
+            floor_line.x, floor_line.y = [self._xlo, self._xhi], [floor, floor]
+            self.figure.layout.title = (f"{int(ok['fits'].sum())} of {len(ok)} candidates fit: latency ≤ {lat:.3g} ms, "
+                                        f"size ≤ {size_label(size)}, accuracy ≥ {floor:.1%}")
+        head = "no model fits" if self.chosen is None else f"ship: {self.chosen['label']}"
+        self.why.value = f"<b>{html.escape(head)}</b><br>{html.escape(reason)}"
+
+    def widget(self):
+        return W.VBox([W.HBox([self.latency, self.size_kb, self.floor]), self.why, self.figure])
 
     def _ipython_display_(self) -> None:
         from IPython.display import display
