@@ -5,8 +5,6 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.labkit-installed
-export OMP_WAIT_POLICY := PASSIVE
-export TF_CPP_MIN_LOG_LEVEL := 2
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: setup lab run test doctor clean-runs

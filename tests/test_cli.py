@@ -44,7 +44,7 @@ def test_a_failing_notebook_is_summarised_not_dumped(tmp_path):
 def test_doctor_checks_data_and_pins(capsys):
     cli.main(["doctor"])
     out = capsys.readouterr().out
-    assert "ok  fashion-mnist checksums" in out and "ok  torch" in out and "avx2" in out
+    assert "[ok] fashion-mnist checksums" in out and "[ok] torch" in out and "avx2" in out
 
 
 def _file(tmp_path):

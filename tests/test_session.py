@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 
 import labkit as lk
@@ -58,3 +59,29 @@ def test_train_teacher_never_overwrites(tmp_path):
     with pytest.raises(FileExistsError, match="--force"):
         teacher.train_teacher(tmp_path)
     assert (tmp_path / "teacher.pt").read_bytes() == b"precious"
+
+
+def test_ledger_lookups_on_the_session(tmp_path, monkeypatch):
+    monkeypatch.setenv("LABKIT_RUN_DIR", str(tmp_path))
+    s = lk.start("smoke", "cpu", 0, notebook="99_lookup", quiet=True)
+    s.record("a", "export", runtime="torch", batch=1, accuracy=0.5)
+    s.record("a", "export", runtime="torch", batch=64, accuracy=0.75)
+    assert s.value("accuracy", variant="a") == 0.75  # the last match
+    assert s.value("accuracy", variant="a", batch=1) == 0.5
+    assert s.row(variant="a", batch=64)["runtime"] == "torch"
+    assert np.isnan(s.value("accuracy", variant="b"))
+    assert np.isnan(s.value("accuracy", variant="a", stage=3))  # a column no row has
+    with pytest.raises(KeyError, match="no ledger row of 99_lookup has"):
+        s.row(variant="b")
+
+
+def test_every_notebook_number_is_set_for_every_profile():
+    from labkit.core import profiles
+    from labkit.core.paths import notebooks_dir
+
+    for notebook, knobs in profiles.KNOBS.items():
+        assert (notebooks_dir() / f"{notebook}.ipynb").exists(), notebook
+        for name, by_profile in knobs.items():
+            assert set(by_profile) == set(profiles.PROFILES), (notebook, name)
+    assert profiles.get("class").knobs("05_distillation").epochs == 2.25
+    assert vars(profiles.get("smoke").knobs("00_setup_and_baseline")) == {}

@@ -3,21 +3,11 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 from importlib import metadata
 
 from labkit.core.cpu import FLAGS_OF_INTEREST, bf16_outlook, cpu_info, int8_outlook
 from labkit.core.sysinfo import versions
-
-
-@dataclass
-class Check:
-    """One line of the report; `ok` is None for information that is not a problem either way."""
-
-    name: str
-    ok: bool | None
-    detail: str
-    fix: str = ""
+from labkit.measure.checks import Check, line
 
 
 def _pins() -> dict[str, str]:
@@ -25,8 +15,8 @@ def _pins() -> dict[str, str]:
     from packaging.requirements import Requirement
 
     pins = {}
-    for line in metadata.requires("labkit") or []:
-        req = Requirement(line)
+    for requirement in metadata.requires("labkit") or []:
+        req = Requirement(requirement)
         if req.marker is not None and not req.marker.evaluate({"extra": ""}):
             continue  # another platform's pin, or a test extra
         pins[req.name.lower()] = str(req.specifier).removeprefix("==")
@@ -108,11 +98,8 @@ def run_doctor() -> int:
     for title, checks in sections.items():
         print(f"\n{title}")
         for c in checks:
-            print(f"  {'-- ' if c.ok is None else 'ok ' if c.ok else 'XX '} {c.name}: {c.detail}")
-            if c.ok is False:
-                problems += 1
-                if c.fix:
-                    print(f"      fix: {c.fix}")
+            print("  " + line(c))
+            problems += c.passed is False
     print(f"\n{problems} problem(s) found." if problems else "\nAll good.")
     print("installed:", ", ".join(f"{k} {v}" for k, v in versions().items()))
     return 1 if problems else 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 
 @dataclass(frozen=True)
@@ -17,6 +18,10 @@ class Profile:
     bench_rounds: int
     bench_repeats: int
 
+    def knobs(self, notebook: str) -> SimpleNamespace:
+        """The numbers `notebook` uses at this profile (`S.knobs.epochs`, ...), from KNOBS."""
+        return SimpleNamespace(**{k: by_profile[self.name] for k, by_profile in KNOBS.get(notebook, {}).items()})
+
 
 PROFILES = {
     "smoke": Profile("smoke", n_train=2000, n_test=500, n_parity=200, n_calib=64,
@@ -25,6 +30,41 @@ PROFILES = {
                      bench_rounds=5, bench_repeats=10),
     "full": Profile("full", n_train=None, n_test=None, n_parity=10000, n_calib=1000,
                     bench_rounds=10, bench_repeats=20),
+}
+
+
+# Per-notebook numbers, by profile: every size and count a notebook's profile decides lives here.
+KNOBS: dict[str, dict[str, dict[str, object]]] = {
+    "01_pytorch_export": {
+        "compile": {"smoke": False, "class": True, "full": True},  # torch.compile in the benchmark
+    },
+    "03_quantization": {
+        "qat_steps": {"smoke": 2, "class": 16, "full": 300},
+        "calib_sweep": {"smoke": [], "class": [], "full": [16, 64, 256, 1024, 4096]},
+        "compile_fp32": {"smoke": False, "class": True, "full": True},  # the fair fp32 comparison for pt2e
+    },
+    "04_pruning": {
+        "n_sweep": {"smoke": 500, "class": 2000, "full": 10000},  # test images for curves
+        "n_scan": {"smoke": 300, "class": 1000, "full": 5000},  # test images for the sensitivity scan
+        "ft_images": {"smoke": 1000, "class": 6000, "full": 60000},  # training images per unstructured fine-tune
+        "ft_channel_images": {"smoke": 1000, "class": 24000, "full": 120000},  # the smaller net trains faster
+        "sparsities": {"smoke": [0.0, 0.5, 0.8, 0.95], "class": [0.0, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95],
+                       "full": [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95]},
+        "ft_levels": {"smoke": [], "class": [0.95], "full": [0.5, 0.7, 0.8, 0.9, 0.95]},  # besides the headline
+        "scan_ratios": {"smoke": [0.5, 0.9], "class": [0.5, 0.8, 0.95], "full": [0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.99]},
+        "channel_sweep": {"smoke": [], "class": [], "full": [0.25, 0.625, 0.75]},  # besides the headline ratio
+    },
+    "05_distillation": {
+        "epochs": {"smoke": 0.5, "class": 2.25, "full": 6.0},  # per student, both arms alike
+        "seeds": {"smoke": 1, "class": 2, "full": 3},
+        "pitfall_n": {"smoke": 2000, "class": 4000, "full": 20000},  # training images for the pitfall demo
+        "sweep": {"smoke": ([2.0, 8.0], [0.5], 0.5), "class": None,  # temperatures, alphas, epochs per point
+                  "full": ([1.0, 2.0, 4.0, 10.0], [0.5, 0.9, 0.99], 2.0)},
+    },
+    "06_capstone": {
+        "kd_epochs": {"smoke": 4.0, "class": 6.0, "full": 12.0},  # distilling the student
+        "ft_epochs": {"smoke": 1.0, "class": 2.0, "full": 4.0},  # distillation fine-tune after pruning
+    },
 }
 
 

@@ -41,6 +41,29 @@ class Session:
         """This run's ledger as a DataFrame (this notebook's rows by default; "*" for all)."""
         return self.ledger.frame(None if notebook == "*" else (notebook or self.notebook))
 
+    @property
+    def knobs(self):
+        """This notebook's numbers at this profile (labkit.core.profiles.KNOBS)."""
+        return self.profile.knobs(self.notebook)
+
+    def row(self, **match):
+        """The last of this notebook's ledger rows whose columns equal every `key=value` given (a pandas Series);
+        KeyError naming the keys when none does."""
+        df = self.results()
+        for key, value in match.items():
+            df = df[df[key] == value] if key in df else df.iloc[0:0]
+        if df.empty:
+            raise KeyError(f"no ledger row of {self.notebook} has {match}; run the cell that records it first")
+        return df.iloc[-1]
+
+    def value(self, column: str, **match) -> float:
+        """`column` of `row(**match)` as a float; NaN when no row matches (a variant this run skipped)."""
+        try:
+            value = self.row(**match)[column]
+        except KeyError:
+            return float("nan")
+        return float("nan") if value is None else float(value)
+
     def train_data(self) -> data.Split:
         """The training split, subset by profile."""
         return data.load("train", self.profile.n_train, self.seed)

@@ -1,0 +1,34 @@
+"""Pass/fail checks, one format for every notebook's acceptance cell and for `labkit doctor`: what was
+checked, whether it held (None: information only), what was measured, and what to do when it did not."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+COLORS = {True: "#1a7f37", False: "#cf222e", None: "#57606a"}
+MARKS = {True: "ok", False: "not met", None: "--"}
+
+
+@dataclass(frozen=True)
+class Check:
+    """One check: `passed` is None for information that is not a problem either way."""
+
+    name: str
+    passed: bool | None
+    measured: str = ""
+    fix: str = ""
+
+
+def table(checks: list[Check]):
+    """The checks as a styled table (green, red, grey), for a notebook's acceptance cell."""
+    import pandas as pd
+
+    df = pd.DataFrame([{"check": c.name, "measured": c.measured, "verdict": MARKS[c.passed]} for c in checks])
+    colors = [f"color: {COLORS[c.passed]}; font-weight: bold" for c in checks]
+    return df.style.apply(lambda _: colors, subset=["verdict"]).hide(axis="index")
+
+
+def line(check: Check) -> str:
+    """One check as a line of text: `[ok] name: measured`, and the fix on the next line when it failed."""
+    text = f"[{MARKS[check.passed]}] {check.name}" + (f": {check.measured}" if check.measured else "")
+    return text + (f"\n      fix: {check.fix}" if check.passed is False and check.fix else "")
