@@ -31,7 +31,7 @@ def test_reference_passes_and_each_mistake_gets_its_hint(exercise_id):
 
 def test_every_notebook_from_01_to_06_has_an_exercise():
     assert sorted({ex.notebook for ex in exercises.EXERCISES.values()}) == ["01", "02", "03", "04", "05", "06"]
-    assert list(exercises.catalog().index) == IDS
+    assert IDS == sorted(IDS, key=lambda ex_id: ex_id[:2]), "the registry keeps the notebooks' order"
 
 
 def test_stub_endless_loop_crash_and_non_function():
