@@ -6,7 +6,8 @@ in notebook order. In a notebook:
     quant = lk.exercises.use("03.fake_quant", fake_quant_per_channel)  # yours if it passed, else the reference
 
 `check` appends its result to `exercises.jsonl` in the run folder, where `labkit grade` reads it.
-A new exercise goes into its notebook's module (a new notebook's module joins the tuple in `EXERCISES` below).
+A new exercise goes into its notebook's module (a new notebook's module joins the tuple in `EXERCISES` below); then
+`python -m labkit.classroom.exercises` rewrites the README's exercise table, `readme_table()`.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from labkit.classroom.exercises.nb06 import choose_within_budgets, pareto_front
 from labkit.core.paths import env_path
 
 __all__ = ["EXERCISES", "RECORDS", "check", "check_pattern", "checked_in", "get", "load_records", "of_notebook",
-           "reference", "use",
+           "readme_table", "reference", "use",
            # the references, under the names the learner's functions have (lk.exercises.parity_check)
            "parity_check", "conv_kernel_to_keras", "dense_after_flatten_to_keras", "fake_quant_per_channel",
            "global_magnitude_masks", "distillation_loss", "pareto_front", "choose_within_budgets"]
@@ -116,3 +117,12 @@ def checked_in(notebook: str | Path) -> list[str]:
     code = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
     return [ex for ex in EXERCISES if any(check_pattern(ex).search(src) for src in code)]
 
+
+def readme_table() -> str:
+    """The README's table of exercises (Markdown), a row per exercise from its declaration: id, the function
+    the learner writes, and what its check checks (`Exercise.checks`)."""
+    rows = ["| exercise | you write | what its check checks |", "|---|---|---|"]
+    for ex in EXERCISES.values():
+        checks = ex.checks.replace("|", r"\|")
+        rows.append(f"| `{ex.id}` | `{ex.function}` | {checks} |")
+    return "\n".join(rows)
