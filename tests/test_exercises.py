@@ -12,6 +12,7 @@ import pytest
 
 from labkit.classroom import exercises, release
 from labkit.classroom.checking import STATUSES, mismatch, run_check
+from labkit.classroom.exercises.__main__ import README, with_table
 from labkit.core import notebooks
 
 IDS = list(exercises.EXERCISES)
@@ -31,7 +32,13 @@ def test_reference_passes_and_each_mistake_gets_its_hint(exercise_id):
 
 def test_every_notebook_from_01_to_06_has_an_exercise():
     assert sorted({ex.notebook for ex in exercises.EXERCISES.values()}) == ["01", "02", "03", "04", "05", "06"]
-    assert list(exercises.catalog().index) == IDS
+    assert IDS == sorted(IDS, key=lambda ex_id: ex_id[:2]), "the registry keeps the notebooks' order"
+
+
+def test_readme_table_is_generated_from_the_declarations():
+    assert all(f"| `{ex.id}` | `{ex.function}` |" in exercises.readme_table() for ex in exercises.EXERCISES.values())
+    assert with_table(README.read_text()) == README.read_text(), (
+        "README.md's exercise table differs from the declarations: run `python -m labkit.classroom.exercises`")
 
 
 def test_stub_endless_loop_crash_and_non_function():

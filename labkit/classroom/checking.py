@@ -1,7 +1,7 @@
 """The machinery behind exercise checks: run a learner's function on small fixed cases under a time
 limit, compare each answer with the reference, and explain the first mismatch (expected vs got, and
 a specific hint when the answer matches a known mistake). The exercises themselves live in
-`labkit.exercises`."""
+`labkit.classroom.exercises`, one module per notebook."""
 
 from __future__ import annotations
 
