@@ -137,25 +137,6 @@ def test_zeros_shrink_only_the_compressed_file(model):
     assert len(gzip.compress(masked, compresslevel=6)) < 0.4 * len(gzip.compress(dense, compresslevel=6))
 
 
-def test_masks_survive_training_with_keeper(model):
-    lkp.make_permanent(lkp.magnitude_prune(model, 0.6))
-    keep = lkp.masks(model)
-    opt = torch.optim.SGD(model.parameters(), lr=0.1)
-    after = lkp.mask_keeper(keep)
-    model.train()
-    for _ in range(2):
-        loss = model(torch.randn(8, 1, 28, 28)).pow(2).mean()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        after(model)
-    assert lkp.sparsity(model) >= 0.6 - 1e-3
-    with pytest.raises(ValueError, match="unknown layer"):
-        lkp.apply_masks(model, {"nope": keep["features.0"]})
-    with pytest.raises(ValueError, match="mask for"):
-        lkp.apply_masks(model, {"features.0": keep["features.3"]})
-
-
 def test_bad_inputs(model):
     for bad in (-0.1, 1.0, 1.5, "half"):
         with pytest.raises(ValueError, match="fraction"):

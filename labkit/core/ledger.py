@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from labkit.measure.bench import LatencyStats
-from labkit.measure.parity import ParityCard
+if TYPE_CHECKING:  # the measurement layer's types, for the signature only: core does not import measure
+    from labkit.measure.bench import LatencyStats
+    from labkit.measure.parity import ParityCard
 
 FIELDS = (
     "notebook", "variant", "technique", "runtime", "target", "precision", "batch", "accuracy", "n_eval",

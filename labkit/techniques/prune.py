@@ -111,24 +111,6 @@ def masks(model: nn.Module) -> dict[str, torch.Tensor]:
 
 
 @torch.no_grad()
-def apply_masks(model: nn.Module, keep: dict[str, torch.Tensor]) -> None:
-    """Zero the weights outside `keep` (layers without hooks; use after an optimiser step)."""
-    layers = prunable_layers(model)
-    for name, mask in keep.items():
-        if name not in layers:
-            raise ValueError(f"unknown layer {name!r}; prunable layers are {list(layers)}")
-        w = layers[name].weight
-        if w.shape != mask.shape:
-            raise ValueError(f"mask for {name} is {tuple(mask.shape)}, the weight is {tuple(w.shape)}")
-        w.mul_(mask.to(w.dtype))
-
-
-def mask_keeper(keep: dict[str, torch.Tensor]) -> Callable[[nn.Module], None]:
-    """An `after_step` for `lk.train.fit` that re-applies fixed masks after every optimiser step,
-    the alternative to keeping torch.nn.utils.prune hooks during fine-tuning."""
-    return lambda model: apply_masks(model, keep)
-
-
 def weights(model: nn.Module, nonzero_only: bool = False) -> np.ndarray:
     """All conv/linear weights as one flat array (for histograms)."""
     w = np.concatenate([_weight(m).flatten().numpy() for m in prunable_layers(model).values()])
