@@ -15,8 +15,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 # The layers, bottom up (ARCHITECTURE.md): each module imports only from its own layer and those below.
 LAYERS = {
-    "core": ("paths", "profiles", "cpu", "targets", "data", "models", "train", "session", "ledger", "sysinfo",
-             "teacher", "notebooks"),
+    "core": ("paths", "profiles", "cpu", "probes", "registry", "targets", "data", "models", "train", "session",
+             "ledger", "sysinfo", "teacher", "notebooks"),
     "measure": ("bench", "parity", "runtimes", "plots", "report"),
     "techniques": ("export", "convert", "keras_twin", "quantize", "prune", "distill", "pipeline"),
     "ui": ("widgets",),

@@ -372,7 +372,7 @@ def ort_op_times(path: str | Path, x: np.ndarray, target, runs: int = 10) -> dic
     so.enable_profiling = True
     with tempfile.TemporaryDirectory() as tmp:
         so.profile_file_prefix = os.path.join(tmp, "ort")
-        sess = ort.InferenceSession(str(path), so, providers=list(target.ort_providers))
+        sess = ort.InferenceSession(str(path), so, providers=list(target.devices("onnxruntime")))
         feed = {sess.get_inputs()[0].name: np.ascontiguousarray(x, np.float32)}
         for _ in range(runs + 1):
             sess.run(None, feed)
