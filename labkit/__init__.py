@@ -15,8 +15,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 # The layers, bottom up (ARCHITECTURE.md): each module imports only from its own layer and those below.
 LAYERS = {
-    "core": ("paths", "profiles", "cpu", "targets", "data", "models", "train", "session", "ledger", "sysinfo",
-             "teacher", "notebooks", "batches"),
+    "core": ("paths", "profiles", "cpu", "probes", "registry", "targets", "data", "models", "train", "session",
+             "ledger", "sysinfo", "teacher", "notebooks", "batches"),
     "measure": ("bench", "parity", "checks", "sizes", "runtimes", "profiler", "pareto", "plots", "report"),
     "techniques": ("export", "convert", "keras_twin", "quant_math", "quantize", "prune", "distill", "pipeline"),
     "ui": ("widgets",),

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from labkit.core.ledger import PRECISIONS, RUNTIMES, TECHNIQUES
+from labkit.core.ledger import PRECISIONS, TECHNIQUES
+from labkit.core.registry import ledger_names
 from labkit.measure import profiler, sizes
 from labkit.techniques import quant_math as qm
 from labkit.techniques import quantize as q
@@ -22,6 +23,7 @@ EXPECTED = [FP32, ORT_FP32, ORT_INT8, PT2E, QAT, LITERT, "ORT fp16", "ORT int8 s
             "ORT int8 static QDQ per-channel Percentile", "ORT int8 dynamic MatMul/Gemm",
             "ORT int8 dynamic default (Conv too)", "torch int8 dynamic Linear (torchao)",
             "torch int8 weight-only Linear (torchao)"]
+RUNTIMES = {*ledger_names(), None}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -74,11 +74,17 @@ def check_kernel() -> Check:
                  "" if ok else "it points at another Python; re-register it from this venv (make lab does)")
 
 
-def check_targets() -> list[Check]:
-    from labkit.core.targets import discover
+def check_runtimes() -> list[Check]:
+    """Per runtime of the registry: its version and what it loads, then each device it found."""
+    from labkit.core import registry
 
-    return [Check(f"{b.runtime}:{b.device}", None, ("available " if b.available else "unavailable: ") + b.reason)
-            for b in discover()]
+    out = []
+    for rt in registry.RUNTIMES:
+        names = f" (ledger names {', '.join(rt.names)})" if rt.aliases else ""
+        out.append(Check(rt.name, None, f"{rt.version() or 'not installed'}, loads {', '.join(rt.loads)}{names}"))
+        out += [Check(f"{b.runtime}:{b.device}", None, ("available " if b.available else "unavailable: ") + b.reason)
+                for b in rt.backends()]
+    return out
 
 
 def run_doctor() -> int:
@@ -93,7 +99,7 @@ def run_doctor() -> int:
     print(f"  -> {int8_outlook()}")
     print(f"  -> {bf16_outlook()}")
     sections = {"versions": check_versions(), "data": check_data(), "kernel": [check_kernel()],
-                "targets (informational)": check_targets()}
+                "runtimes and devices (informational)": check_runtimes()}
     problems = 0
     for title, checks in sections.items():
         print(f"\n{title}")

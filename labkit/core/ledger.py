@@ -7,6 +7,8 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from labkit.core import registry
+
 if TYPE_CHECKING:  # the measurement layer's types, for the signature only: core does not import measure
     from labkit.measure.bench import LatencyStats
     from labkit.measure.parity import ParityCard
@@ -17,7 +19,6 @@ FIELDS = (
     "parity_max_abs", "parity_top1", "reference", "profile", "seed", "env",
 )
 TECHNIQUES = {"baseline", "export", "conversion", "quantization", "pruning", "distillation", "pipeline"}
-RUNTIMES = {"torch", "torch-compiled", "onnxruntime", "openvino", "tensorflow", "litert", None}
 PRECISIONS = {"fp32", "fp16", "bf16", "int8", "int4", "mixed", None}
 
 
@@ -36,8 +37,8 @@ def make_row(context: dict, variant: str, technique: str, runtime: str | None = 
     """A validated ledger row: `context` (notebook, target, profile, seed, env) plus the measurement."""
     if technique not in TECHNIQUES:
         raise ValueError(f"technique must be one of {sorted(TECHNIQUES)}, not {technique!r}")
-    if runtime not in RUNTIMES:
-        raise ValueError(f"runtime must be one of {sorted(r for r in RUNTIMES if r)}, not {runtime!r}")
+    if runtime is not None and runtime not in registry.ledger_names():
+        raise ValueError(f"runtime must be one of {sorted(registry.ledger_names())}, not {runtime!r}")
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {sorted(p for p in PRECISIONS if p)}, not {precision!r}")
     if accuracy is not None and not 0.0 <= accuracy <= 1.0:

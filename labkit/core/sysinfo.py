@@ -8,16 +8,17 @@ import platform
 from functools import lru_cache
 from importlib import metadata
 
+from labkit.core import registry
 from labkit.core.cpu import cpu_info
 
-STACK = ("torch", "torchao", "torch-pruning", "onnx", "onnxruntime", "onnxscript", "openvino",
-         "tensorflow-cpu", "tensorflow", "keras", "tf2onnx", "ai-edge-litert", "numpy", "papermill")
+# Recorded besides the runtimes' own distributions (labkit.core.registry): the tools that make the artifacts.
+TOOLS = ("torchao", "torch-pruning", "onnx", "onnxscript", "tf2onnx", "numpy", "papermill")
 
 
 def versions() -> dict[str, str]:
-    """Installed versions of the kit's stack (missing packages are left out)."""
+    """Installed versions of the runtimes and tools (missing packages are left out)."""
     out = {"python": platform.python_version()}
-    for name in STACK:
+    for name in dict.fromkeys((*registry.distributions(), *TOOLS)):
         try:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:

@@ -3,18 +3,13 @@ target a notebook uses (papermill parameter, then `LABKIT_TARGET`, then the widg
 
 from __future__ import annotations
 
-import importlib.util
 import os
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 
+from labkit.core import registry
 from labkit.core.cpu import cpu_count
-
-KNOWN_ORT_PROVIDERS = {
-    "CPUExecutionProvider": "always part of onnxruntime",
-    "CUDAExecutionProvider": "needs the onnxruntime-gpu package and an NVIDIA GPU",
-    "TensorrtExecutionProvider": "needs onnxruntime-gpu built with TensorRT and an NVIDIA GPU",
-    "OpenVINOExecutionProvider": "needs the onnxruntime-openvino package",
-}
+from labkit.core.probes import Backend
 
 
 class TargetUnavailable(RuntimeError):
@@ -22,94 +17,47 @@ class TargetUnavailable(RuntimeError):
 
 
 @dataclass(frozen=True)
-class Backend:
-    """One runtime-device pair found (or not) on this machine."""
-
-    runtime: str
-    device: str
-    available: bool
-    reason: str = ""
-
-
-@dataclass(frozen=True)
 class Target:
-    """Where benchmarks run: a device, a thread budget and the matching provider for each runtime."""
+    """Where benchmarks run: a thread budget and, per runtime, the devices or providers it uses there."""
 
     name: str
     description: str
     threads: int
-    torch_device: str
-    ort_providers: tuple[str, ...]
-    openvino_device: str
+    placement: Mapping[str, tuple[str, ...]] = field(hash=False)  # runtime -> devices, preferred first
     available: bool = True
     reason: str = ""
+
+    def devices(self, runtime: str) -> tuple[str, ...]:
+        """The devices or providers `runtime` uses here, preferred first (ONNX Runtime's providers list)."""
+        if runtime not in self.placement:
+            raise ValueError(f"unknown runtime {runtime!r}; the kit runs {', '.join(self.placement)}")
+        return self.placement[runtime]
+
+    def device(self, runtime: str) -> str:
+        """The device `runtime` runs on here: "cpu" or "cuda" for torch, "CPU" for OpenVINO, ..."""
+        return self.devices(runtime)[0]
 
     def with_threads(self, threads: int) -> Target:
         return replace(self, threads=max(1, int(threads)))
 
 
-def _torch_cuda() -> Backend:
-    import torch
-
-    if torch.cuda.is_available():
-        return Backend("torch", "cuda", True, torch.cuda.get_device_name(0))
-    why = "this torch is a CPU-only build" if torch.version.cuda is None else "no CUDA device visible"
-    return Backend("torch", "cuda", False, why)
-
-
-def _ort_backends() -> list[Backend]:
-    import onnxruntime as ort
-
-    have = set(ort.get_available_providers())
-    out = [Backend("onnxruntime", name, name in have, "" if name in have else f"not installed: {hint}")
-           for name, hint in KNOWN_ORT_PROVIDERS.items()]
-    out += [Backend("onnxruntime", name, True) for name in sorted(have - set(KNOWN_ORT_PROVIDERS))]
-    return out
-
-
-def _openvino_backends() -> list[Backend]:
-    if importlib.util.find_spec("openvino") is None:
-        return [Backend("openvino", "CPU", False, "openvino is not installed")]
-    import openvino as ov
-
-    devices = ov.Core().available_devices
-    out = [Backend("openvino", d, True, ov.Core().get_property(d, "FULL_DEVICE_NAME")) for d in devices]
-    if "GPU" not in devices:
-        out.append(Backend("openvino", "GPU", False, "OpenVINO found no Intel GPU"))
-    return out
-
-
-def _module_backend(runtime: str, module: str, device: str = "CPU") -> Backend:
-    found = importlib.util.find_spec(module.split(".")[0]) is not None
-    return Backend(runtime, device, found, "" if found else f"the {module} package is not installed")
-
-
 def discover() -> list[Backend]:
-    """Every runtime-device pair the kit knows, each with availability and the reason if not."""
-    return [
-        Backend("torch", "cpu", True, f"{cpu_count()} cores"),
-        _torch_cuda(),
-        *_ort_backends(),
-        *_openvino_backends(),
-        _module_backend("tensorflow", "tensorflow"),
-        _module_backend("litert", "ai_edge_litert"),
-    ]
+    """Every runtime-device pair of the registry's runtimes, each with availability and the reason if not."""
+    return [b for rt in registry.RUNTIMES for b in rt.backends()]
 
 
 def targets(backends: list[Backend] | None = None) -> dict[str, Target]:
     """The targets a learner can pick, each marked available or not with the reason."""
     backends = discover() if backends is None else backends
     cuda = next(b for b in backends if b.runtime == "torch" and b.device == "cuda")
-    ort_cuda = [b.device for b in backends
-                if b.runtime == "onnxruntime" and b.device == "CUDAExecutionProvider" and b.available]
     n = cpu_count()
-    return {
-        "cpu": Target("cpu", f"all {n} CPU cores", n, "cpu", ("CPUExecutionProvider",), "CPU"),
-        "edge": Target("edge", "one CPU core, like a small edge device", 1, "cpu",
-                       ("CPUExecutionProvider",), "CPU"),
-        "cuda": Target("cuda", f"NVIDIA GPU ({cuda.reason})" if cuda.available else "NVIDIA GPU", n, "cuda",
-                       (*ort_cuda, "CPUExecutionProvider"), "CPU", cuda.available, cuda.reason),
+    kinds = {  # name -> description, threads, available, reason
+        "cpu": (f"all {n} CPU cores", n, True, ""),
+        "edge": ("one CPU core, like a small edge device", 1, True, ""),
+        "cuda": (f"NVIDIA GPU ({cuda.reason})" if cuda.available else "NVIDIA GPU", n, cuda.available, cuda.reason),
     }
+    return {name: Target(name, desc, threads, registry.placement(name, backends), ok, why)
+            for name, (desc, threads, ok, why) in kinds.items()}
 
 
 def resolve(name: str = "auto", backends: list[Backend] | None = None) -> tuple[Target, str]:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from labkit.core import registry
 from labkit.core.batches import in_batches
 from labkit.core.models import INPUT_SHAPE
 from labkit.core.targets import Target
@@ -69,7 +70,7 @@ def torch_runner(model, target: Target, name: str = "torch", compiled: bool = Fa
     import torch
 
     torch.set_num_threads(target.threads)
-    device = torch.device(target.torch_device)
+    device = torch.device(target.device("torch"))
     try:
         model = model.eval()
     except NotImplementedError:  # a loaded ExportedProgram's .module() has no eval(); it is already inference-only
@@ -123,7 +124,7 @@ def ort_session(path: str | Path, target: Target, opt_level: str = "all", spinni
         so.profile_file_prefix = profile_prefix
     so.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
     try:
-        return ort.InferenceSession(str(path), so, providers=list(target.ort_providers))
+        return ort.InferenceSession(str(path), so, providers=list(target.devices("onnxruntime")))
     except Exception as err:
         raise ArtifactError(f"ONNX Runtime cannot load {path}: {err}") from err
 
@@ -184,7 +185,7 @@ def openvino_runner(model: str | Path | object, target: Target, name: str = "ope
         path = _require(Path(model))
         model = str(path)
     try:
-        compiled = core.compile_model(model, target.openvino_device, config)
+        compiled = core.compile_model(model, target.device("openvino"), config)
     except Exception as err:
         raise ArtifactError(f"OpenVINO cannot compile {path or 'the model'}: {err}") from err
     request = compiled.create_infer_request()
@@ -284,17 +285,15 @@ def _int_range(dtype) -> tuple[int, int]:
 
 
 def load(path: str | Path, target: Target, runtime: str | None = None, name: str | None = None, **opts) -> Runner:
-    """Pick the runner for an artifact by its kind: .pt2, .onnx (ORT or `runtime="openvino"`),
-    .keras, a SavedModel folder, .tflite."""
+    """Pick the runner for an artifact by its kind (.pt2, .onnx, .keras, a SavedModel folder, .tflite), from the
+    runtimes that load it (labkit.core.registry); `runtime` picks another than the default (.onnx: "openvino")."""
     path = _require(Path(path))
     kind = "savedmodel" if path.is_dir() else path.suffix
-    loaders = {
-        ".pt2": pt2_runner,
-        ".onnx": openvino_runner if runtime == "openvino" else ort_runner,
-        ".keras": keras_runner,
-        "savedmodel": savedmodel_runner,
-        ".tflite": litert_runner,
-    }
-    if kind not in loaders:
-        raise ArtifactError(f"{path}: unknown artifact kind {kind!r}; the kit runs {', '.join(loaders)}.")
-    return loaders[kind](path, target, name=name or path.name, **opts)
+    able = registry.loaders(kind)
+    if not able:
+        kinds = ", ".join(registry.artifact_kinds())
+        raise ArtifactError(f"{path}: unknown artifact kind {kind!r}; the kit runs {kinds}.")
+    if runtime is not None and runtime not in able:
+        raise ArtifactError(f"{path}: {runtime!r} does not run {kind} artifacts; use {' or '.join(map(repr, able))}.")
+    chosen = able[runtime] if runtime else next(iter(able.values()))
+    return chosen.factory(kind)(path, target, name=name or path.name, **opts)
