@@ -225,13 +225,14 @@ def test_accuracies_are_real(rows):
     students = rows[rows["variant"].str.startswith("student") & rows["runtime"].eq("torch")]
     assert students["accuracy"].between(0.3, 1.0).all()  # smoke trains briefly, but it does learn
     mean_row = rows[rows["variant"].str.contains("mean of")].iloc[0]
-    assert mean_row["margin_over_scratch"] == pytest.approx(mean_row["accuracy"] - mean_row["scratch_accuracy"])
+    per_seed = rows[rows["variant"].str.startswith("student scratch (seed") & rows["runtime"].eq("torch")]
+    assert mean_row["scratch_accuracy"] == pytest.approx(per_seed["accuracy"].mean())  # the mean of what was run
 
 
 def test_sweep_points_are_recorded_against_a_scratch_reference(rows):
     sweep = rows[rows["variant"].str.startswith("sweep")]
     assert sorted(sweep["T"]) == [2.0, 8.0] and set(sweep["alpha"]) == {0.5}  # smoke's two points
-    assert sweep["scratch_accuracy"].between(0.1, 1.0).all()
+    assert sweep["scratch_accuracy"].between(0.25, 1.0).all()  # well above chance (0.1): it learned
 
 
 # ---------------------------------------------------------------- acceptance, on a class run (opt-in)
