@@ -1,4 +1,5 @@
-# make lab  : set up (first time) and open JupyterLab at notebook 00
+# make lab  : set up (first time), copy the student edition into work/ (never overwriting a notebook there)
+#             and open JupyterLab at work/00; `make instructor` opens the solution edition in notebooks/
 # make test : set up (first time) and run the tests (ruff, unit tests, every notebook in smoke)
 # make run  : set up (first time) and run every notebook headlessly in the class profile
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -7,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.labkit-installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup lab run test doctor clean-runs
+.PHONY: setup lab instructor run test doctor clean-runs
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11) and "labkit needs Python 3.11: install it, or run make PYTHON=/path/to/python3.11")'
@@ -20,6 +21,11 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 lab: $(STAMP)
+	@mkdir -p work
+	@for nb in student/*.ipynb; do [ -e "work/$${nb#student/}" ] || cp "$$nb" work/; done
+	$(BIN)/jupyter lab work/00_setup_and_baseline.ipynb
+
+instructor: $(STAMP)
 	$(BIN)/jupyter lab notebooks/00_setup_and_baseline.ipynb
 
 run: $(STAMP)
