@@ -199,8 +199,8 @@ def test_quant_error_and_layer_errors():
     from labkit.core.models import TeacherCNN
 
     df = qm.layer_errors(TeacherCNN())
-    assert len(df) == 6 * len(q.SCHEMES)
-    assert set(df["scheme"]) == set(q.SCHEMES)
+    assert len(df) == 6 * len(qm.SCHEMES)
+    assert set(df["scheme"]) == set(qm.SCHEMES)
     per = df.pivot(index="layer", columns="scheme", values="sqnr_db")
     assert (per["int8 per-channel sym"] > per["int4 per-channel sym"] + 15).all()
 
