@@ -32,8 +32,8 @@ def _real_cells() -> dict[str, str]:
             "dense": one("def dense_after_flatten_to_keras("), "dense check": one(f'check("{DENSE}"')}
 
 
-def _notebook(cells: list[str]) -> str:
-    params = nbformat.v4.new_code_cell('PROFILE = "class"\nTARGET = "auto"\nSEED = 0')
+def _notebook(cells: list[str], target: str = "auto") -> str:
+    params = nbformat.v4.new_code_cell(f'PROFILE = "class"\nTARGET = "{target}"\nSEED = 0')
     params.metadata["tags"] = ["parameters"]
     start = nbformat.v4.new_code_cell('import labkit as lk\nS = lk.start(PROFILE, TARGET, SEED, notebook="02_hw", '
                                       'quiet=True)')
@@ -67,6 +67,8 @@ def graded(tmp_path_factory):
     for student, cells in submissions.items():
         (root / student).mkdir()
         (root / student / "02_tensorflow_conversion.ipynb").write_text(_notebook(cells))
+    (root / "judy").mkdir()  # all correct, but left TARGET = "cuda" on a machine without one: the grader forces cpu
+    (root / "judy" / "02_tensorflow_conversion.ipynb").write_text(_notebook(submissions["alice"], target="cuda"))
     (root / "henry").mkdir()
     (root / "henry" / "02_tensorflow_conversion.ipynb").write_text('{"cells": [ this is not json')
     (root / "ivan").mkdir()
@@ -104,6 +106,7 @@ def test_gradebook_is_exactly_as_expected(graded):
         "grace": ("not implemented", "conv_kernel_to_keras " + stub + exercises.get(CONV).hint,
                   "not implemented", "dense_after_flatten_to_keras " + stub + exercises.get(DENSE).hint, "0/2", ""),
         "henry": ("error", unparsable, "error", unparsable, "0/2", "02: " + unparsable),
+        "judy": ("passed", ok_conv, "passed", ok_dense, "2/2", ""),
         "ivan": ("missing", "no 02_*.ipynb submitted", "missing", "no 02_*.ipynb submitted", "0/2",
                  "02: no 02_*.ipynb submitted"),
     }
@@ -119,7 +122,7 @@ def test_submissions_untouched_and_each_ran_in_its_own_folder(graded):
     out, rows, unchanged = graded
     assert unchanged
     for student in ("alice", "bob", "erin"):
-        run = out / student / "02_tensorflow_conversion"
+        run = out / "students" / student / "02_tensorflow_conversion"
         assert (run / "02_tensorflow_conversion.ipynb").exists()  # the executed copy, for the instructor
         assert (run / "submitted_02_tensorflow_conversion.ipynb").exists()
         recorded = [json.loads(line)["exercise"] for line in (run / exercises.RECORDS).read_text().splitlines()]
@@ -129,8 +132,8 @@ def test_submissions_untouched_and_each_ran_in_its_own_folder(graded):
 def test_gradebook_html_is_standalone_and_coloured(graded):
     out, _, _ = graded
     page = (out / "gradebook.html").read_text()
-    assert page.count("<tr>") == 1 + 9 and "<script" not in page and "http" not in page
-    assert page.count(grade.COLORS["passed"]) == 6  # alice 2; bob, dave, erin and frank 1 each
+    assert page.count("<tr>") == 1 + 10 and "<script" not in page and "http" not in page
+    assert page.count(grade.COLORS["passed"]) == 8  # alice and judy 2 each; bob, dave, erin and frank 1 each
     assert "a plain transpose has the right shape" in page
 
 
@@ -145,3 +148,22 @@ def test_grade_needs_submissions(tmp_path, capsys):
         grade.grade(tmp_path, tmp_path / "out")
     with pytest.raises(ValueError, match="timeout"):
         grade.grade(tmp_path, tmp_path / "out", timeout=0)
+
+
+def test_odd_submissions_become_their_own_error_rows(tmp_path):
+    """Nothing odd in one submission stops the batch: the gradebook is always written, with a sentence per row."""
+    root = tmp_path / "subs"
+    (root / "gradebook.csv").mkdir(parents=True)  # a student folder named like the gradebook
+    (root / "gradebook.csv" / "02_tensorflow_conversion.ipynb").write_text('{"not": "a notebook"}')
+    (root / "a folder").mkdir()
+    (root / "a folder" / "02_tensorflow_conversion.ipynb").mkdir()  # a folder where the notebook should be
+    (root / "zoë link").mkdir()
+    (root / "zoë link" / "02_tensorflow_conversion.ipynb").symlink_to(tmp_path / "gone.ipynb")  # a broken link
+    out = tmp_path / "book"
+    assert cli.main(["grade", str(root), "--out", str(out), "--timeout", "30"]) == 0
+    with (out / "gradebook.csv").open() as f:
+        rows = {r["student"]: r for r in csv.DictReader(f)}
+    assert set(rows) == {"gradebook.csv", "a folder", "zoë link"}
+    assert rows["gradebook.csv"][CONV] == "error" and "does not parse" in rows["gradebook.csv"][f"{CONV} feedback"]
+    assert rows["a folder"][CONV] == "error" and "IsADirectoryError" in rows["a folder"][f"{CONV} feedback"]
+    assert rows["zoë link"][DENSE] == "error" and "FileNotFoundError" in rows["zoë link"][f"{DENSE} feedback"]

@@ -20,6 +20,7 @@ from labkit.classroom import exercises
 from labkit.core.notebooks import kernel_env, kernel_name, prepare_out
 from labkit.core.session import new_run_dir
 
+STUDENTS = "students"  # out/students/<student>/<notebook>/: no student's folder can take the gradebook's name
 COLORS = {"passed": "#dafbe1", "failed": "#ffebe9", "not implemented": "#ffebe9", "error": "#ffebe9",
           "missing": "#ffebe9"}
 
@@ -102,7 +103,9 @@ def grade_notebook(path: Path, run_dir: Path, expected: list[str], profile: str 
     shutil.copyfile(path, copy)  # the submission itself is only read, once
     try:
         nb = load_notebook_node(str(copy))
-        nb = parameterize_notebook(nb, {"PROFILE": profile}, kernel_name=kernel_name(), language="python")
+        # every parameter a grade depends on is forced, whatever the submission's parameters cell says
+        nb = parameterize_notebook(nb, {"PROFILE": profile, "TARGET": "cpu"}, kernel_name=kernel_name(),
+                                   language="python")
     except Exception as err:
         why = f"the notebook does not parse ({type(err).__name__}: {str(err)[:200]})"
         return {ex: Grade("error", why) for ex in expected}, why
@@ -116,10 +119,22 @@ def grade_notebook(path: Path, run_dir: Path, expected: list[str], profile: str 
     return grades, "; ".join(filter(None, [stopped, raised and "cells that raised: " + ", ".join(raised)]))
 
 
+def _grade_contained(path: Path, run_dir: Path, expected: list[str], profile: str,
+                     timeout: float) -> tuple[dict[str, Grade], str]:
+    """`grade_notebook`, with anything odd in this one submission (a folder or a broken link where a notebook
+    should be, a malformed cell, a run folder that is already taken) turned into this student's "error" grades
+    with a sentence, so that one submission never stops the others' grading."""
+    try:
+        return grade_notebook(path, run_dir, expected, profile, timeout)
+    except Exception as err:
+        why = f"grading stopped: {type(err).__name__}: {str(err)[:200]}"
+        return {ex: Grade("error", why) for ex in expected}, why
+
+
 def grade(submissions: str | Path, out: str | Path | None = None, profile: str = "smoke", timeout: float = 600,
           notebooks: list[str] | None = None) -> Path:
     """Grade every student in `submissions` into `out` (a new or empty folder; default: a new folder under
-    runs/); each notebook runs in `out/<student>/<notebook>/`. The exercises graded are those of `notebooks`
+    runs/); each notebook runs in `out/students/<student>/<notebook>/`. The exercises graded are those of `notebooks`
     (numbers such as "03"; default: every notebook number any student submitted). Returns `out`."""
     if timeout <= 0:
         raise ValueError(f"timeout must be a positive number of seconds, got {timeout}")
@@ -142,7 +157,8 @@ def grade(submissions: str | Path, out: str | Path | None = None, profile: str =
                 grades, note = {ex: Grade("missing" if not paths else "error", why) for ex in ids}, why
             else:
                 print(f"grading {student}/{paths[0].name}", flush=True)
-                grades, note = grade_notebook(paths[0], out / student / paths[0].stem, ids, profile, timeout)
+                grades, note = _grade_contained(paths[0], out / STUDENTS / student / paths[0].stem, ids, profile,
+                                                timeout)
             row.update({ex: g for ex, g in grades.items()})
             if note:
                 notes.append(f"{number}: {note}")
