@@ -82,8 +82,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", help="a new or empty folder (default: a new folder under runs/)")
     p.add_argument("--timeout", type=int, default=None, help="seconds allowed per cell")
     p.add_argument("--cpu-personality", choices=sorted(PERSONALITIES), default=None,
-                   help="run as on a lower CPU: torch, oneDNN and OpenVINO capped at AVX2 (ONNX Runtime and LiteRT "
-                        "cannot be capped and still use every instruction the CPU has)")
+                   help="run as on a lower CPU: torch, oneDNN and OpenVINO capped at its instruction set; "
+                        + "; ".join(f"{persona.name} cannot cap {', '.join(persona.cannot_force)}"
+                                    for persona in PERSONALITIES.values()))
     p.set_defaults(fn=_run)
     p = sub.add_parser("report", help="write report.html for a run folder")
     p.add_argument("run")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from importlib import metadata
 
-from labkit.core.cpu import FLAGS_OF_INTEREST, bf16_outlook, cpu_info, int8_outlook
+from labkit.core.cpu import bf16_outlook, cpu_info, flags_for, int8_outlook
 from labkit.core.sysinfo import versions
 from labkit.measure.checks import Check, line
 
@@ -92,10 +92,8 @@ def run_doctor() -> int:
     info = cpu_info()
     forced = f", personality {info['personality']} forced" if info["personality"] else ""
     print(f"CPU: {info['model']} ({info['arch']}, {info['cores']} cores{forced})")
-    arch_prefix = "arm64" if info["arch"] == "arm64" else "x86"
-    for flag, meaning in FLAGS_OF_INTEREST.items():
-        if meaning.startswith(arch_prefix):
-            print(f"  {'yes' if info['flags'][flag] else 'no '} {flag:12s} {meaning}")
+    for flag, meaning in flags_for(info["arch"]).items():
+        print(f"  {'yes' if info['flags'][flag] else 'no '} {flag:12s} {meaning}")
     print(f"  -> {int8_outlook()}")
     print(f"  -> {bf16_outlook()}")
     sections = {"versions": check_versions(), "data": check_data(), "kernel": [check_kernel()],

@@ -10,24 +10,33 @@ import subprocess
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-# Feature flags that decide what low precision buys, by the names Linux's /proc/cpuinfo uses.
-FLAGS_OF_INTEREST = {
-    "avx2": "x86 256-bit SIMD: the baseline for fast fp32 and int8 kernels",
-    "fma": "x86 fused multiply-add",
-    "avx512f": "x86 512-bit SIMD",
-    "avx512_vnni": "x86 int8 dot products in one instruction (VNNI on 512-bit registers)",
-    "avx_vnni": "x86 VNNI on 256-bit registers",
-    "avx512_bf16": "x86 native bf16 dot products",
-    "avx512_fp16": "x86 native fp16 arithmetic",
-    "amx_tile": "x86 AMX matrix tiles (Sapphire Rapids and later)",
-    "amx_int8": "x86 AMX int8 matrix multiply",
-    "amx_bf16": "x86 AMX bf16 matrix multiply",
-    "asimd": "arm64 NEON SIMD",
-    "asimddp": "arm64 int8 dot products (SDOT/UDOT)",
-    "i8mm": "arm64 int8 matrix multiply (SMMLA)",
-    "bf16": "arm64 native bf16 arithmetic",
-    "asimdhp": "arm64 native fp16 arithmetic",
+# Feature flags that decide what low precision buys, per architecture, by the names Linux's /proc/cpuinfo uses.
+X86_FLAGS = {
+    "avx2": "256-bit SIMD: the baseline for fast fp32 and int8 kernels",
+    "fma": "fused multiply-add",
+    "avx512f": "512-bit SIMD",
+    "avx512_vnni": "int8 dot products in one instruction (VNNI on 512-bit registers)",
+    "avx_vnni": "VNNI on 256-bit registers",
+    "avx512_bf16": "native bf16 dot products",
+    "avx512_fp16": "native fp16 arithmetic",
+    "amx_tile": "AMX matrix tiles (Sapphire Rapids and later)",
+    "amx_int8": "AMX int8 matrix multiply",
+    "amx_bf16": "AMX bf16 matrix multiply",
 }
+ARM64_FLAGS = {
+    "asimd": "NEON SIMD",
+    "asimddp": "int8 dot products (SDOT/UDOT)",
+    "i8mm": "int8 matrix multiply (SMMLA)",
+    "bf16": "native bf16 arithmetic",
+    "asimdhp": "native fp16 arithmetic",
+}
+FLAGS_OF_INTEREST = {**X86_FLAGS, **ARM64_FLAGS}
+
+
+def flags_for(arch: str) -> dict[str, str]:
+    """The flags of interest on `arch` ("arm64" or x86), with what each does."""
+    return ARM64_FLAGS if arch == "arm64" else X86_FLAGS
+
 
 # What each capability needs: any one of the flags listed.
 CAPABILITIES = {

@@ -66,6 +66,7 @@ class Ledger:
         self.path = Path(path)
         self.context = context
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._read: tuple[tuple[int, int], object] | None = None  # (size, mtime) of the file -> its DataFrame
 
     def record(self, variant: str, technique: str, **measurement) -> dict:
         """Validate and append one row; return it."""
@@ -75,8 +76,13 @@ class Ledger:
         return row
 
     def frame(self, notebook: str | None = None):
-        """This ledger (optionally one notebook's rows) as a DataFrame."""
-        df = load(self.path)
+        """This ledger (optionally one notebook's rows) as a DataFrame, parsed again only when the file changed
+        (notebooks look values up many times between two records)."""
+        st = self.path.stat() if self.path.exists() else None
+        stamp = (st.st_size, st.st_mtime_ns) if st else (0, 0)
+        if self._read is None or self._read[0] != stamp:
+            self._read = (stamp, load(self.path))
+        df = self._read[1].copy()
         return df if notebook is None or df.empty else df[df["notebook"] == notebook]
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from labkit.core import data, profiles
-from labkit.core.cpu import bf16_outlook, cpu_info, int8_outlook
+from labkit.core.cpu import PERSONALITIES, bf16_outlook, cpu_info, int8_outlook
 from labkit.core.ledger import Ledger
 from labkit.core.paths import env_path, folder, runs_dir
 from labkit.core.sysinfo import fingerprint, versions
@@ -117,7 +117,8 @@ def env_card(s: Session) -> str:
         f"labkit | notebook {s.notebook} | profile {s.profile.name} | seed {s.seed}",
         f"target   {s.target.name} ({s.target.description}), {s.target.threads} thread(s) -- {s.target_reason}",
         f"cpu      {info['model']}, {info['cores']} cores; flags: {flags}"
-        + (f" (personality {info['personality']} forced)" if info["personality"] else ""),
+        + (f" (personality {info['personality']} forced; not capped: "
+           f"{', '.join(PERSONALITIES[info['personality']].cannot_force)})" if info["personality"] else ""),
         f"int8     {int8_outlook()}",
         f"bf16     {bf16_outlook()}",
         f"stack    python {vers['python']}, {stack}",
