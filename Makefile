@@ -2,13 +2,14 @@
 #             and open JupyterLab at work/00; `make instructor` opens the solution edition in notebooks/
 # make test : set up (first time) and run the tests (ruff, unit tests, every notebook in smoke)
 # make run  : set up (first time) and run every notebook headlessly in the class profile
+# make verify: the same run, then every promise the notebooks make checked from its ledger (exit 1 if one fails)
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.labkit-installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup lab instructor run test doctor clean-runs
+.PHONY: setup lab instructor run verify test doctor clean-runs
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11) and "labkit needs Python 3.11: install it, or run make PYTHON=/path/to/python3.11")'
@@ -30,6 +31,9 @@ instructor: $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/labkit run --profile class
+
+verify: $(STAMP)
+	$(BIN)/labkit verify --profile class
 
 test: $(STAMP)
 	$(BIN)/ruff check

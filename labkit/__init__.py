@@ -17,7 +17,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 LAYERS = {
     "core": ("paths", "profiles", "cpu", "probes", "registry", "targets", "data", "models", "train", "session",
              "ledger", "sysinfo", "teacher", "notebooks", "batches"),
-    "measure": ("bench", "parity", "checks", "sizes", "runtimes", "profiler", "pareto", "plots", "report"),
+    "measure": ("bench", "parity", "checks", "sizes", "runtimes", "profiler", "pareto", "plots", "acceptance",
+                "report"),
     "techniques": ("export", "convert", "keras_twin", "quant_math", "quantize", "prune", "distill", "pipeline"),
     "ui": ("widgets",),
     "classroom": ("checking", "exercises", "release", "grade"),

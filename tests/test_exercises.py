@@ -12,7 +12,7 @@ import pytest
 
 from labkit.classroom import exercises, release
 from labkit.classroom.checking import STATUSES, mismatch, run_check
-from labkit.classroom.exercises.__main__ import README, with_table
+from labkit.cli import docs
 from labkit.core import notebooks
 
 IDS = list(exercises.EXERCISES)
@@ -37,8 +37,9 @@ def test_every_notebook_from_01_to_06_has_an_exercise():
 
 def test_readme_table_is_generated_from_the_declarations():
     assert all(f"| `{ex.id}` | `{ex.function}` |" in exercises.readme_table() for ex in exercises.EXERCISES.values())
-    assert with_table(README.read_text()) == README.read_text(), (
-        "README.md's exercise table differs from the declarations: run `python -m labkit.classroom.exercises`")
+    text = docs.README.read_text()
+    assert docs.with_section(text, "exercises", exercises.readme_table()) == text, (
+        "README.md's exercise table differs from the declarations: run `labkit docs`")
 
 
 def test_stub_endless_loop_crash_and_non_function():

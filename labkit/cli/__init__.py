@@ -1,4 +1,4 @@
-"""The `labkit` command: run, report, doctor, train, release, grade."""
+"""The `labkit` command: run, verify, report, doctor, train, release, grade, docs."""
 
 from __future__ import annotations
 
@@ -24,6 +24,38 @@ def _run(args) -> int:
         print(f"{r['status']:6s} {r['seconds']:7.1f}s  {name}")
     print(f"run folder: {out}\nreport:     {out / 'report.html'}")
     return 1 if failed else 0
+
+
+def _verify(args) -> int:
+    from labkit.core import notebooks
+    from labkit.measure import acceptance
+    from labkit.measure.report import write_report
+
+    if args.run:
+        out = Path(args.run)
+    else:
+        chosen = [notebooks.find_notebook(n) for n in args.notebooks] or notebooks.all_notebooks()
+        out = notebooks.run(chosen, Path(args.out) if args.out else None, args.profile, args.target, args.seed,
+                            args.timeout)
+        write_report(out)
+    report = acceptance.verify_run(out)
+    print(acceptance.frame(report.verdicts).drop(columns=["why"]).to_string(index=False, max_colwidth=70))
+    for v in report.verdicts:
+        if v.why and v.passed is not None:
+            print(f"  {v.bar.name}: {v.why}")
+    for name, why in report.failed_notebooks.items():
+        print(f"FAILED {name}: {why}")
+    counts = {m: sum(acceptance.MARKS[v.passed] == m for v in report.verdicts) for m in ("ok", "not met", "--")}
+    print(f"{report.profile} profile, run folder {out}: {counts['ok']} bars met, {counts['not met']} not met, "
+          f"{counts['--']} left to class/full" + (f", {len(report.failed_notebooks)} notebook(s) failed"
+                                                   if report.failed_notebooks else ""))
+    return 0 if report.passed else 1
+
+
+def _docs(args) -> int:
+    from labkit.cli.docs import run_docs
+
+    return run_docs(args.check)
 
 
 def _report(args) -> int:
@@ -86,6 +118,15 @@ def main(argv: list[str] | None = None) -> int:
                         + "; ".join(f"{persona.name} cannot cap {', '.join(persona.cannot_force)}"
                                     for persona in PERSONALITIES.values()))
     p.set_defaults(fn=_run)
+    p = sub.add_parser("verify", help="run the notebooks, check every promise they make (exit 1 if one fails)")
+    p.add_argument("notebooks", nargs="*", help="names, numbers (03) or paths; default: all")
+    p.add_argument("--profile", default="class", choices=["smoke", "class", "full"])
+    p.add_argument("--target", default="auto")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", help="a new or empty folder (default: a new folder under runs/)")
+    p.add_argument("--timeout", type=int, default=None, help="seconds allowed per cell")
+    p.add_argument("--run", help="check an existing run folder instead of running the notebooks")
+    p.set_defaults(fn=_verify)
     p = sub.add_parser("report", help="write report.html for a run folder")
     p.add_argument("run")
     p.set_defaults(fn=_report)
@@ -112,6 +153,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--timeout", type=float, default=600, help="seconds allowed per notebook (default 600)")
     p.add_argument("--out", help="a new or empty folder (default: a new folder under runs/)")
     p.set_defaults(fn=_grade)
+    p = sub.add_parser("docs", help="rewrite the generated tables of README.md and the notebooks' time lines")
+    p.add_argument("--check", action="store_true", help="change nothing; exit 1 if anything is stale")
+    p.set_defaults(fn=_docs)
     args = parser.parse_args(argv)
     try:
         return args.fn(args)

@@ -7,7 +7,7 @@ in notebook order. In a notebook:
 
 `check` appends its result to `exercises.jsonl` in the run folder, where `labkit grade` reads it.
 A new exercise goes into its notebook's module (a new notebook's module joins the tuple in `EXERCISES` below); then
-`python -m labkit.classroom.exercises` rewrites the README's exercise table, `readme_table()`.
+`labkit docs` rewrites the README's exercise table from `readme_table()`.
 """
 
 from __future__ import annotations

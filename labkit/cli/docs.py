@@ -1,0 +1,113 @@
+"""`labkit docs`: rewrite every part of the README and the notebooks that is generated, so that no number a
+reader sees is typed by hand: the exercise table (from the exercise declarations), the table of promises (from
+labkit/measure/acceptance.py), and the minutes per notebook in the README and in each notebook's header (from
+the reference run's summary.json in docs/reference/). `labkit docs --check` changes nothing and exits 1 when
+anything is stale (the tests call the same functions)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from labkit.classroom import exercises
+from labkit.core.paths import REPO_DIR, notebooks_dir
+from labkit.measure import acceptance
+
+README = REPO_DIR / "README.md"
+REFERENCE = REPO_DIR / "docs" / "reference"
+SECTIONS = {"exercises": exercises.readme_table, "promises": acceptance.readme_table}
+TIME_LINE = re.compile(r"^\*\*Time\*\*: .*$", re.M)
+
+
+def begin(name: str) -> str:
+    return f"<!-- {name}:begin (written by `labkit docs`) -->"
+
+
+def end(name: str) -> str:
+    return f"<!-- {name}:end -->"
+
+
+def with_section(text: str, name: str, body: str) -> str:
+    """`text` with what stands between the section's two markers replaced by `body`; ValueError without them."""
+    head, found_begin, rest = text.partition(begin(name))
+    _, found_end, tail = rest.partition(end(name))
+    if not (found_begin and found_end):
+        raise ValueError(f"README.md needs the lines {begin(name)!r} and {end(name)!r} around the {name} table")
+    return f"{head}{begin(name)}\n{body}\n{end(name)}{tail}"
+
+
+def reference_minutes(reference: Path = REFERENCE) -> tuple[dict[str, float], str]:
+    """Minutes per notebook in the reference run (rounded to half a minute, at least half), and the CPU it ran on."""
+    summary = json.loads((reference / "summary.json").read_text())
+    minutes = {name: max(0.5, round(r["seconds"] / 30) / 2) for name, r in summary["notebooks"].items()}
+    return minutes, summary["env"]["cpu"]
+
+
+def _minutes_text(m: float) -> str:
+    return f"{m:g} minute" + ("" if m == 1 else "s")
+
+
+def with_minutes(text: str, minutes: dict[str, float]) -> str:
+    """The README's notebook table with its minutes column set from `minutes`."""
+    def row(match: re.Match) -> str:
+        name = match.group(1)
+        if name not in minutes:
+            raise ValueError(f"the reference run has no {name}: run `labkit verify --profile class --out DIR` and "
+                             f"copy its summary.json to {REFERENCE}")
+        return f"| `{name}` |{match.group(2)}| {minutes[name]:g} |"
+    return re.sub(r"^\| `(\d\d_\w+)` \|(.*)\| [\d.]+ \|$", row, text, flags=re.M)
+
+
+def time_line(name: str, minutes: dict[str, float], cpu: str) -> str:
+    return (f"**Time**: about {_minutes_text(minutes[name])} in `class` (measured in the kit's reference run on a "
+            f"2-core {cpu}; your machine prints its own in `labkit run`'s summary); `smoke` is a quick check for CI.")
+
+
+def notebook_with_time(nb: dict, name: str, minutes: dict[str, float], cpu: str) -> dict:
+    """The notebook with the `**Time**:` line of its first markdown cells set from the reference run."""
+    for cell in nb["cells"][:3]:
+        source = "".join(cell["source"])
+        if cell["cell_type"] == "markdown" and TIME_LINE.search(source):
+            new = TIME_LINE.sub(time_line(name, minutes, cpu), source)
+            lines = new.split("\n")
+            cell["source"] = [line + "\n" for line in lines[:-1]] + ([lines[-1]] if lines[-1] else [])
+            return nb
+    raise ValueError(f"{name} has no '**Time**: ...' line in its first markdown cells")
+
+
+def generated_readme(text: str, minutes: dict[str, float]) -> str:
+    for name, table in SECTIONS.items():
+        text = with_section(text, name, table())
+    return with_minutes(text, minutes)
+
+
+def stale(write: bool) -> list[str]:
+    """The generated files that differ from what `labkit docs` writes (rewritten when `write`)."""
+    minutes, cpu = reference_minutes()
+    changed = []
+    text = README.read_text()
+    if generated_readme(text, minutes) != text:
+        changed.append(str(README))
+        if write:
+            README.write_text(generated_readme(text, minutes))
+    for path in sorted(notebooks_dir().glob("[0-9][0-9]_*.ipynb")):
+        raw = path.read_text()
+        nb = notebook_with_time(json.loads(raw), path.stem, minutes, cpu)
+        new = json.dumps(nb, indent=1, ensure_ascii=False) + "\n"
+        if new != raw:
+            changed.append(str(path))
+            if write:
+                path.write_text(new)
+    return changed
+
+
+def run_docs(check: bool) -> int:
+    changed = stale(write=not check)
+    for path in changed:
+        print(f"{'stale' if check else 'rewritten'}: {path}")
+    if not changed:
+        print("README.md and the notebooks' time lines are up to date")
+    elif not check:
+        print("notebooks changed: run `labkit release` to bring the student edition up to date")
+    return 1 if check and changed else 0

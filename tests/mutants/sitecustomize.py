@@ -1,0 +1,69 @@
+"""Deliberately broken changes for tests/test_mutations.py: a kernel started with this folder on PYTHONPATH and
+LABKIT_MUTATION=<name> runs its notebook with one realistic bug planted in a library the notebook calls. The kit
+must notice: the notebook's acceptance cell fails and `labkit verify` names the broken promise."""
+
+import os
+
+# what labkit/__init__.py sets, set before the imports below start any runtime's threads
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def blank_calibration():
+    """ONNX Runtime static quantization calibrated on blank images (a data reader that lost its data)."""
+    import numpy as np
+    import onnxruntime.quantization as q
+
+    real = q.quantize_static
+
+    class Blank(q.CalibrationDataReader):
+        def __init__(self, reader):
+            self.reader = reader
+
+        def get_next(self):
+            batch = self.reader.get_next()
+            return None if batch is None else {k: np.zeros_like(v) for k, v in batch.items()}
+
+        def rewind(self):
+            self.reader.rewind()
+
+    def quantize_static(model_input, model_output, calibration_data_reader, *args, **kwargs):
+        return real(model_input, model_output, Blank(calibration_data_reader), *args, **kwargs)
+
+    q.quantize_static = quantize_static
+
+
+def masking_pruner():
+    """A channel pruner that only zeroes the weakest output channels and removes nothing."""
+    import torch
+    import torch_pruning as tp
+
+    def step(self, interactive=False):
+        with torch.no_grad():
+            for m in self.model.modules():
+                if isinstance(m, torch.nn.Conv2d):
+                    norms = m.weight.flatten(1).norm(dim=1)
+                    m.weight[norms.argsort()[: int(len(norms) * getattr(self, "pruning_ratio", 0.5))]] = 0
+
+    tp.pruner.MetaPruner.step = step
+
+
+def trace_in_train_mode():
+    """TorchScript traced from a model left in training mode (BatchNorm uses the batch's statistics)."""
+    import copy
+
+    import torch
+
+    real = torch.jit.trace
+
+    def trace(func, *args, **kwargs):
+        if isinstance(func, torch.nn.Module):
+            func = copy.deepcopy(func).train()
+        return real(func, *args, **kwargs)
+
+    torch.jit.trace = trace
+
+
+MUTATIONS = {f.__name__: f for f in (blank_calibration, masking_pruner, trace_in_train_mode)}
+if os.environ.get("LABKIT_MUTATION") in MUTATIONS:
+    MUTATIONS[os.environ["LABKIT_MUTATION"]]()

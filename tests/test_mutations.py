@@ -1,0 +1,34 @@
+"""Checks that can fail: a deliberately broken change makes the notebook's acceptance cell fail and
+`labkit verify` name the promise it broke. Each mutation (tests/mutants/sitecustomize.py) plants one realistic
+bug in a library the notebook calls, in the kernel only, and runs the notebook in smoke."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from labkit.core import notebooks
+from labkit.measure import acceptance
+
+MUTANTS = Path(__file__).parent / "mutants"
+CASES = [  # notebook, mutation, the bar that must catch it
+    ("03", "blank_calibration", "03.agreement"),
+    ("04", "masking_pruner", "04.channel_macs"),
+    ("01", "trace_in_train_mode", "01.parity"),
+]
+
+
+@pytest.mark.parametrize(("notebook", "mutation", "bar"), CASES, ids=[c[1] for c in CASES])
+def test_verify_catches_a_broken_change(notebook, mutation, bar, tmp_path):
+    path = os.pathsep.join(p for p in (str(MUTANTS), os.environ.get("PYTHONPATH")) if p)
+    with notebooks.kernel_env({"PYTHONPATH": path, "LABKIT_MUTATION": mutation}):
+        out = notebooks.run([notebooks.find_notebook(notebook)], tmp_path / "run", profile="smoke")
+    report = acceptance.verify_run(out)
+    failed = {v.bar.name for v in report.verdicts if v.passed is False}
+    assert not report.passed and bar in failed, f"{mutation} went unnoticed: failed bars {failed}"
+    result = next(iter(json.loads((out / "summary.json").read_text())["notebooks"].values()))
+    assert result["status"] == "failed" and result["error"].startswith("AcceptanceError") and bar in result["error"], \
+        f"the notebook's acceptance cell should have failed on {bar}: {result}"
