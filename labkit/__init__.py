@@ -6,12 +6,23 @@ the first time a notebook touches `lk.<module>`."""
 
 import importlib
 import os
+import warnings
 
 # The one place the kit sets process-wide variables, before any runtime starts its threads:
 # ONNX Runtime and OpenMP worker threads must not spin between calls, or they starve whichever runtime
 # is measured next in the same process; TensorFlow's C++ INFO lines stay out of the notebooks.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def _one_line_for_the_kits_warnings(message, category, filename, lineno, line=None, _default=warnings.formatwarning):
+    """The kit's own warnings print as one line (`BusyMachineWarning: ...`), without the source line under them."""
+    if category.__module__.startswith("labkit."):
+        return f"{category.__name__}: {message}\n"
+    return _default(message, category, filename, lineno, line)
+
+
+warnings.formatwarning = _one_line_for_the_kits_warnings
 
 # The layers, bottom up (ARCHITECTURE.md): each module imports only from its own layer and those below.
 LAYERS = {

@@ -3,6 +3,7 @@ import time
 import timeit
 
 import numpy as np
+import pytest
 
 from labkit.measure import bench
 from labkit.measure.pareto import pareto_mask
@@ -38,3 +39,32 @@ def test_pareto_mask():
     cost = np.array([1.0, 2.0, 3.0, 2.0])
     benefit = np.array([0.8, 0.9, 0.85, 0.7])
     assert pareto_mask(cost, benefit).tolist() == [True, True, False, False]
+
+
+def test_machine_load_leaves_out_this_process(monkeypatch):
+    """Other processes' CPU time only: the notebook's own work must not make it warn about itself."""
+    ticks = iter([1000, 1000 + 2 * 30])  # 0.6 s of CPU in a 0.3 s window at 100 ticks per second: 2 cores busy
+    own = iter([5.0, 5.3])  # ... of which this process used 0.3 s
+    monkeypatch.setattr(bench, "_busy_jiffies", lambda: next(ticks))
+    monkeypatch.setattr(bench.time, "process_time", lambda: next(own))
+    monkeypatch.setattr(bench.os, "sysconf", lambda name: 100)
+    monkeypatch.setattr(bench, "cpu_count", lambda: 2)
+    clock = iter([0.0, 0.3])
+    monkeypatch.setattr(bench.time, "perf_counter", lambda: next(clock))
+    monkeypatch.setattr(bench.time, "sleep", lambda s: None)
+    assert bench.machine_load() == pytest.approx(0.5)  # (0.6 - 0.3) s / 0.3 s = one core of two
+
+
+def test_the_busy_warning_is_one_line(monkeypatch):
+    import warnings
+
+    import labkit  # noqa: F401  (installs the one-line format for the kit's warnings)
+
+    monkeypatch.setattr(bench, "machine_load", lambda: 0.9)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        bench.check_load()
+    w = caught[0]
+    text = warnings.formatwarning(w.message, w.category, w.filename, w.lineno)
+    assert text == "BusyMachineWarning: other processes keep 90% of the CPU busy; timings will be noisy. " \
+                   "Close other notebooks or wait, then re-run this cell.\n"

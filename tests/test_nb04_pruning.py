@@ -73,9 +73,7 @@ def test_ledger_rows_are_unique_and_accurate(smoke_run):
     keys = list(zip(df["variant"], df["target"], df["batch"].fillna(-1), strict=True))
     assert len(keys) == len(set(keys))
     assert df["accuracy"].between(0, 1).all()
-    # even the smoke fine-tune keeps the headline models far above chance
-    assert (_rows(df, "global 85% masked + ft")["accuracy"] > 0.7).all()
-    assert (_rows(df, "channels 50% + ft (onnxruntime)")["accuracy"] > 0.6).all()
+    # the headline models' accuracy is judged by the 04.* bars (tests/test_promises.py), at smoke scale here
 
 
 # ---------------------------------------------------------------- labkit.prune

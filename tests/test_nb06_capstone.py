@@ -47,10 +47,9 @@ def test_every_stage_on_every_target_at_both_batches(smoke_run):
         for key, h in g.groupby(["runtime", "target"]):
             assert sorted(h["batch"]) == [1, 64], (stage, key)
             assert h["latency_ms_p50"].gt(0).all() and h["latency_n"].ge(2).all()
-    available = {r: set(g["stage"]) for r, g in rows.groupby("runtime")}
-    for runtime in ("openvino", "litert"):
-        if runtime in available:
-            assert available[runtime] == {1, 2, 3, 4}, runtime
+    stages = {r: set(g["stage"]) for r, g in rows.groupby("runtime")}
+    for runtime in ("openvino", "litert"):  # pinned dependencies: always there, every stage
+        assert stages.get(runtime) == {1, 2, 3, 4}, runtime
     # variant names are unique per (variant, target, batch)
     assert not rows.duplicated(subset=["variant", "target", "batch"]).any()
 
@@ -78,9 +77,9 @@ def test_parity_from_the_ledger(smoke_run):
     assert (fp32["parity_top1"] == 1.0).all()
     int8 = rows[rows["precision"] == "int8"]
     assert (int8["reference"] == "pruned (torch)").all()
-    # a smoke student is barely trained (its logits are close together), so int8 is held to a looser bar here;
-    # the notebook's own card applies the int8 tolerance (99% top-1 agreement) and class runs pass it
-    assert (int8["parity_top1"] >= 0.9).all() and (int8["parity_cosine"] >= 0.99).all(), int8[
+    # the bar the notebook promises at this profile (a smoke student's close logits flip more often)
+    floor = acceptance.BARS_BY_NAME["06.int8_agreement"].threshold("smoke")
+    assert (int8["parity_top1"] >= floor).all() and (int8["parity_cosine"] >= 0.99).all(), int8[
         ["variant", "parity_top1", "parity_cosine"]]
 
 
@@ -218,7 +217,6 @@ def test_acceptance_and_monotone():
 
 
 def test_budget_picker_updates_in_place():
-    pytest.importorskip("anywidget")
     c = pipeline.candidates(_cands())
     picker = widgets.BudgetPicker(c, 1.0, 300_000, 0.92)
     assert picker.chosen["variant"] == "int8" and "ship: int8" in picker.why.value

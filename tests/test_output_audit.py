@@ -12,7 +12,7 @@ from labkit.core import notebooks
 
 # (pattern, the notebooks where it may appear, why it is there)
 ALLOWED = [
-    (r"UserWarning: the machine is busy \(load", "*",
+    (r"^BusyMachineWarning: other processes keep \d+% of the CPU busy", "*",
      "the kit's own load check (labkit.measure.bench) warns that timings are noisy; CI machines are busy"),
     (r"onnxconverter_common/float16\.py:\d+: UserWarning: the float32 number .* will be truncated to", {"03"},
      "03 converts to fp16 on purpose and measures what the truncation of tiny weights costs"),
@@ -59,5 +59,5 @@ def test_the_audit_catches_a_new_warning():
     assert unexplained("03", printed_records(executed)) == ["cell c1: /x/site-packages/lib.py:3: FutureWarning: "
                                                            "old_api is deprecated"]
     busy = {"cells": [{"id": "c2", "outputs": [{"output_type": "stream", "name": "stderr", "text": [
-        "/tmp/ipykernel_1/2.py:3: UserWarning: the machine is busy (load 1.2 per core); timings will be noisy\n"]}]}]}
+        "BusyMachineWarning: other processes keep 63% of the CPU busy; timings will be noisy.\n"]}]}]}
     assert unexplained("05", printed_records(busy)) == []

@@ -1,7 +1,8 @@
 """`labkit docs`: rewrite every part of the README and the notebooks that is generated, so that no number a
 reader sees is typed by hand: the exercise table (from the exercise declarations), the table of promises (from
-labkit/measure/acceptance.py), and the minutes per notebook in the README and in each notebook's header (from
-the reference run's summary.json in docs/reference/). `labkit docs --check` changes nothing and exits 1 when
+labkit/measure/acceptance.py), the minutes per notebook in the README and in each notebook's header (from the
+reference run's summary.json in docs/reference/), and each notebook's map (a contents cell after the title: its
+sections, its exercises, a link to its expected results). `labkit docs --check` changes nothing and exits 1 when
 anything is stale (the tests call the same functions)."""
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from labkit.measure import acceptance
 README = REPO_DIR / "README.md"
 REFERENCE = REPO_DIR / "docs" / "reference"
 SECTIONS = {"exercises": exercises.readme_table, "promises": acceptance.readme_table}
-TIME_LINE = re.compile(r"^\*\*Time\*\*: .*$", re.M)
+TIME_PARAGRAPH = re.compile(r"^(?:\*\*Time\*\*|Time)\b[^\n]*(?:\n(?!\n)[^\n]*)*", re.M)
+CONTENTS = "contents"  # the id of the generated map cell
 
 
 def begin(name: str) -> str:
@@ -64,16 +66,46 @@ def time_line(name: str, minutes: dict[str, float], cpu: str) -> str:
             f"2-core {cpu}; your machine prints its own in `labkit run`'s summary); `smoke` is a quick check for CI.")
 
 
+def _lines(text: str) -> list[str]:
+    lines = text.split("\n")
+    return [line + "\n" for line in lines[:-1]] + ([lines[-1]] if lines[-1] else [])
+
+
 def notebook_with_time(nb: dict, name: str, minutes: dict[str, float], cpu: str) -> dict:
-    """The notebook with the `**Time**:` line of its first markdown cells set from the reference run."""
-    for cell in nb["cells"][:3]:
-        source = "".join(cell["source"])
-        if cell["cell_type"] == "markdown" and TIME_LINE.search(source):
-            new = TIME_LINE.sub(time_line(name, minutes, cpu), source)
-            lines = new.split("\n")
-            cell["source"] = [line + "\n" for line in lines[:-1]] + ([lines[-1]] if lines[-1] else [])
-            return nb
-    raise ValueError(f"{name} has no '**Time**: ...' line in its first markdown cells")
+    """The notebook with the `**Time**:` paragraph of its title cell set from the reference run."""
+    cell = nb["cells"][0]
+    source = "".join(cell["source"])
+    if not TIME_PARAGRAPH.search(source):
+        raise ValueError(f"{name}'s title cell has no paragraph starting with '**Time**:'")
+    cell["source"] = _lines(TIME_PARAGRAPH.sub(time_line(name, minutes, cpu), source, count=1))
+    return nb
+
+
+def anchor(heading: str) -> str:
+    """JupyterLab's anchor for a markdown heading: its text with spaces as dashes."""
+    return "#" + heading.strip().replace(" ", "-")
+
+
+def contents(nb: dict, name: str) -> str:
+    """The map of a notebook: its sections (## headings), its exercises, where to see its expected results."""
+    sections = [line[3:] for cell in nb["cells"] if cell["cell_type"] == "markdown" and cell.get("id") != CONTENTS
+                for line in "".join(cell["source"]).splitlines() if line.startswith("## ")]
+    own = [ex for ex in exercises.EXERCISES.values() if ex.id.startswith(name[:2] + ".")]
+    text = "**Contents**\n" + "\n".join(f"- [{s}]({anchor(s)})" for s in sections)
+    if own:
+        text += ("\n\n**Exercises** (each checked by the cell after it, graded by `labkit grade`): "
+                 + "; ".join(f"`{ex.id}`, write `{ex.function}`" for ex in own) + ".")
+    return text + (f"\n\n**Expected results**: [this notebook in the kit's reference run]"
+                   f"(../docs/reference/results.md#{name}), to compare with yours before or after you run it.")
+
+
+def notebook_with_contents(nb: dict, name: str) -> dict:
+    """The notebook with its contents cell (id "contents") right after the title cell, made anew."""
+    cells = [c for c in nb["cells"] if c.get("id") != CONTENTS]
+    cell = {"cell_type": "markdown", "id": CONTENTS, "metadata": {}, "source": []}
+    nb["cells"] = cells[:1] + [cell] + cells[1:]
+    cell["source"] = _lines(contents(nb, name))
+    return nb
 
 
 def generated_readme(text: str, minutes: dict[str, float]) -> str:
@@ -93,7 +125,7 @@ def stale(write: bool) -> list[str]:
             README.write_text(generated_readme(text, minutes))
     for path in sorted(notebooks_dir().glob("[0-9][0-9]_*.ipynb")):
         raw = path.read_text()
-        nb = notebook_with_time(json.loads(raw), path.stem, minutes, cpu)
+        nb = notebook_with_contents(notebook_with_time(json.loads(raw), path.stem, minutes, cpu), path.stem)
         new = json.dumps(nb, indent=1, ensure_ascii=False) + "\n"
         if new != raw:
             changed.append(str(path))

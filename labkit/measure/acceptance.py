@@ -464,7 +464,7 @@ def judge(bar: Bar, rows, profile: str) -> Verdict:
         return Verdict(bar, profile, None, False, f"not measured: {err}")
     if threshold is None:
         return Verdict(bar, profile, m, None, f"judged in class and full only: {bar.smoke_reason}")
-    ok = m.value <= threshold if bar.at_most else m.value >= threshold
+    ok = bool(m.value <= threshold if bar.at_most else m.value >= threshold)
     if isinstance(m.value, float) and math.isnan(m.value):
         ok = False
     return Verdict(bar, profile, m, ok, m.excuse)

@@ -38,8 +38,31 @@ class LatencyStats:
         return row
 
 
-def machine_load() -> float | None:
-    """1-minute load average per core (None where the OS does not report it)."""
+class BusyMachineWarning(UserWarning):
+    """Other processes are using the CPU while the kit times something."""
+
+
+def _busy_jiffies() -> int:
+    with open("/proc/stat") as f:
+        user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in f.readline().split()[1:9])
+    return user + nice + system + irq + softirq + steal
+
+
+def machine_load(window_s: float = 0.3) -> float | None:
+    """How busy the other processes keep the CPU, in cores per core (0: idle, 1: every core taken).
+
+    On Linux it is measured now, over `window_s`, from /proc/stat minus this process's own CPU time, so the
+    notebook's own work (a training cell that just ended, this kernel's threads) does not count. Elsewhere it is
+    the 1-minute load average per core, which does count it; None where the OS reports neither."""
+    try:
+        tick = os.sysconf("SC_CLK_TCK")
+        busy0, own0, t0 = _busy_jiffies(), time.process_time(), time.perf_counter()
+        time.sleep(window_s)
+        busy1, own1, t1 = _busy_jiffies(), time.process_time(), time.perf_counter()
+        others = (busy1 - busy0) / tick - (own1 - own0)
+        return max(0.0, others / (t1 - t0)) / cpu_count()
+    except (OSError, ValueError, AttributeError):
+        pass
     try:
         return os.getloadavg()[0] / cpu_count()
     except (AttributeError, OSError):
@@ -47,14 +70,12 @@ def machine_load() -> float | None:
 
 
 def check_load(threshold: float = 0.5) -> float | None:
-    """Warn when other work is likely to disturb timings."""
+    """Warn (one line, BusyMachineWarning) when other processes are likely to disturb timings."""
     load = machine_load()
     if load is not None and load > threshold:
-        warnings.warn(
-            f"the machine is busy (load {load:.2f} per core); timings will be noisy. "
-            "Close other notebooks or wait, then re-run this cell.",
-            stacklevel=3,
-        )
+        warnings.warn(BusyMachineWarning(
+            f"other processes keep {load:.0%} of the CPU busy; timings will be noisy. "
+            "Close other notebooks or wait, then re-run this cell."), stacklevel=3)
     return load
 
 

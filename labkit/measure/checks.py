@@ -1,5 +1,5 @@
-"""Pass/fail checks, one format for every notebook's acceptance cell and for `labkit doctor`: what was
-checked, whether it held (None: information only), what was measured, and what to do when it did not."""
+"""Pass/fail checks, one format for `labkit doctor` and the acceptance tables: what was checked, whether it
+held (None: information only), what was measured, and what to do when it did not."""
 
 from __future__ import annotations
 
@@ -17,15 +17,6 @@ class Check:
     passed: bool | None
     measured: str = ""
     fix: str = ""
-
-
-def table(checks: list[Check]):
-    """The checks as a styled table (green, red, grey), for a notebook's acceptance cell."""
-    import pandas as pd
-
-    df = pd.DataFrame([{"check": c.name, "measured": c.measured, "verdict": MARKS[c.passed]} for c in checks])
-    colors = [f"color: {COLORS[c.passed]}; font-weight: bold" for c in checks]
-    return df.style.apply(lambda _: colors, subset=["verdict"]).hide(axis="index")
 
 
 def line(check: Check) -> str:

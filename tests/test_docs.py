@@ -1,0 +1,42 @@
+"""No number a reader sees is typed by hand: the README's generated tables, the minutes per notebook (README and
+each notebook's header) and each notebook's map are what `labkit docs` writes from their sources."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from labkit.cli import docs
+from labkit.core.notebooks import all_notebooks
+
+
+def test_readme_and_notebooks_are_generated():
+    assert docs.stale(write=False) == [], "run `labkit docs`, then `labkit release`"
+
+
+def test_minutes_come_from_the_reference_run():
+    minutes, cpu = docs.reference_minutes()
+    assert set(minutes) >= {p.stem for p in all_notebooks()}, "the reference run must include every notebook"
+    text = docs.README.read_text()
+    for name, m in minutes.items():
+        assert f"| `{name}` |" in text and text.split(f"| `{name}` |")[1].split("\n")[0].endswith(f"| {m:g} |")
+    for path in all_notebooks():
+        title = "".join(json.loads(path.read_text())["cells"][0]["source"])
+        assert docs.time_line(path.stem, minutes, cpu) in title
+
+
+def test_every_notebook_has_a_map_of_its_sections():
+    for path in all_notebooks():
+        nb = json.loads(path.read_text())
+        assert nb["cells"][1]["id"] == docs.CONTENTS, f"{path.name}: run `labkit docs`"
+        headings = [line[3:] for c in nb["cells"][2:] if c["cell_type"] == "markdown"
+                    for line in "".join(c["source"]).splitlines() if line.startswith("## ")]
+        text = "".join(nb["cells"][1]["source"])
+        assert headings and all(f"]({docs.anchor(h)})" in text for h in headings), path.name
+        assert f"results.md#{path.stem})" in text
+
+
+def test_a_missing_marker_is_named():
+    with pytest.raises(ValueError, match="promises"):
+        docs.with_section("no markers here", "promises", "| table |")
