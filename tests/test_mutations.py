@@ -15,7 +15,7 @@ from labkit.measure import acceptance
 
 MUTANTS = Path(__file__).parent / "mutants"
 CASES = [  # notebook, mutation, the bar that must catch it
-    ("03", "blank_calibration", "03.agreement"),
+    ("06", "blank_calibration", "06.int8_agreement"),
     ("04", "masking_pruner", "04.channel_macs"),
     ("01", "trace_in_train_mode", "01.parity"),
 ]

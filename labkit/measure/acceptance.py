@@ -65,10 +65,6 @@ class Verdict:
     passed: bool | None
     why: str = ""
 
-    @property
-    def threshold(self) -> float | None:
-        return self.bar.threshold(self.profile)
-
 
 # ---------------------------------------------------------------- reading ledger rows
 
@@ -114,7 +110,7 @@ def _all_pass_parity(rows, what: str) -> Measured:
     return Measured(len(bad), f"of {judged['variant'].nunique()} {what}{failing}")
 
 
-def int8_dot_products(env: dict) -> bool:
+def _int8_dot_products(env: dict) -> bool:
     """Whether the CPU a ledger row was measured on has int8 dot-product instructions (from the row's env)."""
     flags = set(str(env.get("flags", "")).split(","))
     return bool(flags & set(CAPABILITIES["int8_dot"]))
@@ -123,7 +119,7 @@ def int8_dot_products(env: dict) -> bool:
 def _saturation_expected(row) -> bool:
     """The int16 saturation of full-range int8 is expected only on x86 without int8 dot products."""
     env = row.get("env") if isinstance(row.get("env"), dict) else {}
-    return env.get("arch") == "x86_64" and not int8_dot_products(env)
+    return env.get("arch") == "x86_64" and not _int8_dot_products(env)
 
 
 # ---------------------------------------------------------------- the capstone's stages
