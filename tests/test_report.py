@@ -99,6 +99,11 @@ def test_html_reads_like_a_document(tmp_path):
     assert "ZeroDivisionError" in page and "plotly" in page
     assert "#cf222e" in page[order[4]:], "the failed notebook is marked red"
     assert "<details>" in page and page.index("<details>") > order[4], "the raw ledger last, folded"
+    charts = page[order[4]:]  # 03 timed three variants at batch 64, with different accuracies; 00 one accuracy
+    assert charts.count("Plotly.newPlot") == 2 and page[order[3]:order[4]].count("Plotly.newPlot") == 1
+    assert page[:order[3]].count("Plotly.newPlot") == 0
+    assert '"orientation":"h"' in charts and '"text":"median latency at batch 64 (ms)"' in charts
+    assert '"tickformat":".1%"' in charts and "+text" not in charts, "names on hover, not overlapping on the chart"
 
 
 def test_report_has_one_machine_column_per_cpu(tmp_path):

@@ -80,7 +80,7 @@ def _verdicts(section: results.Section) -> str:
 
 def _at_largest_batch(rows):
     """The rows timed at the largest batch of the notebook, and that batch (None when nothing was timed)."""
-    timed = rows[rows["latency_ms_p50"].notna()] if "latency_ms_p50" in rows else rows.iloc[0:0]
+    timed = rows[rows["latency_ms_p50"].notna() & rows["batch"].notna()] if "latency_ms_p50" in rows else rows[:0]
     if timed.empty:
         return timed, None
     batch = int(timed["batch"].max())
@@ -122,7 +122,8 @@ def _accuracy_vs_latency(rows, batch: int) -> go.Figure:
 
 
 def _charts(rows) -> list[go.Figure]:
-    """At most two charts for a notebook: accuracy against latency when accuracy varies, and latency bars."""
+    """At most two charts for a notebook, where they say more than its table: accuracy against latency when
+    accuracy varies, and latency bars when at least two variants were timed at the notebook's largest batch."""
     at, batch = _at_largest_batch(rows)
     figs = []
     if batch is not None and at["accuracy"].notna().sum() >= 3 and at["accuracy"].nunique() > 1:

@@ -89,7 +89,7 @@ def text(key: str, value) -> str:
         "millions": lambda v: f"{v / 1e6:,.2f} M",
         "ms": lambda v: f"{digits(v)} ms",
         "per_s": lambda v: f"{v:,.0f} images/s",
-        "tiny": lambda v: f"{v:.1e}" if v else "0",
+        "tiny": lambda v: f"{v:.1e}" if 0 < abs(v) < 1e-3 else digits(v, 2),
         "cosine": lambda v: f"{v:.6f}",
         "minutes": lambda v: f"{v / 60:.1f}",
     }.get(_kind(key), lambda v: f"{v:,}" if isinstance(v, int) else digits(v, 4))(value)
