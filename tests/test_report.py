@@ -91,7 +91,8 @@ def test_html_reads_like_a_document(tmp_path):
     assert page.count("<section id=") == 2
     card = page[order[0]:order[1]]
     assert "AMD EPYC" in card and "AVX2 without VNNI" in card and "avx2, fma" in card and "yes: int8" in card
-    for shown in ("1.89 MB", "484.1 KB", "93.74%", "19.0 ms", "16.1 ms", "12.9 ms", "189.3 KB", "91.50%", "7.6e-06"):
+    for shown in ("0.7 min", "1.89 MB", "484.1 KB", "93.74%", "19.0 ms", "16.1 ms", "12.9 ms", "189.3 KB", "91.50%",
+                  "7.6e-06"):
         assert shown in text, shown
     assert not re.search(r"\d\.\d{7,}", text), "floats with their 16 digits"
     assert "{'" not in text and "': " not in text, "a Python dict printed as is"

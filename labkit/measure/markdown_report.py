@@ -28,16 +28,15 @@ def _grid(lines: list[dict[str, str]]) -> list[str]:
 
 def _machines(page: results.RunPage) -> list[str]:
     if not page.machines:
-        return ["## Machine", "", "No ledger row or summary records the machine.", ""]
+        return [f"## {page.machine_title}", "", results.NO_MACHINE, ""]
     heads = ["machine"] if len(page.machines) == 1 else [f"machine {i}" for i in range(1, len(page.machines) + 1)]
     lines = [{"": name, **dict(zip(heads, values, strict=True))} for name, values in page.card_rows()]
-    return ["## Machine" if len(page.machines) == 1 else f"## Machines ({len(page.machines)} CPUs)", "",
-            *_grid(lines)]
+    return [f"## {page.machine_title}", "", *_grid(lines)]
 
 
 def _run(page: results.RunPage) -> list[str]:
     about = ", ".join(f"{k} {v}" for k, v in page.about)
-    lines = [{"notebook": f"[{s.name}](#{s.name})", "status": s.status, "minutes": s.minutes, "promises": s.tally}
+    lines = [{"notebook": f"[{s.name}](#{s.name})", "status": s.status, "wall time": s.wall_time, "promises": s.tally}
              for s in page.sections]
     return ["## Run", "", f"{about}.", "", *_grid(lines)]
 
@@ -64,10 +63,9 @@ def _section(s: results.Section) -> list[str]:
         out += ["### Promises", "", *_grid([{"claim": v.bar.text(v.profile), "measured": m,
                                              "verdict": _verdict(v.passed), "note": v.why} for v, m in judged])]
     else:
-        out += ["This notebook makes no promises the kit checks.", ""]
+        out += [results.NO_PROMISES, ""]
     if s.table:
-        common = f"Every row: {', '.join(f'{k} {v}' for k, v in s.common)}." if s.common else ""
-        out += ["### Measurements", "", *([common, ""] if common else []), *_grid(s.table)]
+        out += ["### Measurements", "", *([s.common_text, ""] if s.common else []), *_grid(s.table)]
     return out
 
 

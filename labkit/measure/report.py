@@ -19,13 +19,11 @@ table{border-collapse:collapse;font-size:13px;margin:.5em 0 1em}td,th{border:1px
 text-align:left;vertical-align:top}th{background:#f6f8fa}td.num{text-align:right;white-space:nowrap}
 table.card th{width:14em}section{border-top:2px solid #d0d7de;margin-top:2em}details{margin-top:2em}
 .why{color:#57606a;font-size:12px}"""
+NUMBER = re.compile(r"[+-]?[\d,.]+(e[+-]\d+)?( ?(ms|KB|MB|M|%|x|images/s|points|min))?")  # right-aligned cells
 
 
 def _e(value) -> str:
     return html.escape(str(value))
-
-
-NUMBER = re.compile(r"[+-]?[\d,.]+(e[+-]\d+)?( ?(ms|KB|MB|M|%|x|images/s|points))?")
 
 
 def _grid(lines: list[dict[str, str]]) -> str:
@@ -40,21 +38,20 @@ def _grid(lines: list[dict[str, str]]) -> str:
 
 def _machines(page: results.RunPage) -> str:
     if not page.machines:
-        return "<h2 id='machine'>Machine</h2><p>No ledger row or summary records the machine.</p>"
+        return f"<h2 id='machine'>{page.machine_title}</h2><p>{results.NO_MACHINE}</p>"
     head = "" if len(page.machines) == 1 else "<tr><th></th>" + "".join(
         f"<th>machine {i}</th>" for i in range(1, len(page.machines) + 1)) + "</tr>"
     body = "".join(f"<tr><th>{_e(name)}</th>" + "".join(f"<td>{_e(v)}</td>" for v in values) + "</tr>"
                    for name, values in page.card_rows())
-    title = "Machine" if len(page.machines) == 1 else f"Machines ({len(page.machines)} CPUs)"
-    return f"<h2 id='machine'>{title}</h2><table class='card'>{head}{body}</table>"
+    return f"<h2 id='machine'>{page.machine_title}</h2><table class='card'>{head}{body}</table>"
 
 
 def _run(page: results.RunPage) -> str:
     about = ", ".join(f"{k} {v}" for k, v in page.about)
     rows = "".join(
         f"<tr><td><a href='#{_e(s.name)}'>{_e(s.name)}</a></td><td style='color:{COLORS[s.status == 'ok']}'>"
-        f"{_e(s.status)}</td><td class='num'>{_e(s.minutes)}</td><td>{_e(s.tally)}</td></tr>" for s in page.sections)
-    return (f"<h2 id='run'>Run</h2><p>{_e(about)}</p><table><tr><th>notebook</th><th>status</th><th>minutes</th>"
+        f"{_e(s.status)}</td><td class='num'>{_e(s.wall_time)}</td><td>{_e(s.tally)}</td></tr>" for s in page.sections)
+    return (f"<h2 id='run'>Run</h2><p>{_e(about)}</p><table><tr><th>notebook</th><th>status</th><th>wall time</th>"
             f"<th>promises</th></tr>{rows}</table>")
 
 
@@ -68,7 +65,7 @@ def _decision(page: results.RunPage) -> str:
 
 def _verdicts(section: results.Section) -> str:
     if not section.verdicts:
-        return "<p>This notebook makes no promises the kit checks.</p>"
+        return f"<p>{results.NO_PROMISES}</p>"
     rows = "".join(
         f"<tr><td>{_e(v.bar.text(v.profile))}</td><td>{_e(measured)}</td>"
         f"<td style='color:{COLORS[v.passed]};font-weight:bold'>{MARKS[v.passed]}</td>"
@@ -136,7 +133,7 @@ def _charts(rows) -> list[go.Figure]:
 def _section(section: results.Section, figs: list[go.Figure]) -> str:
     status = "" if section.status == "ok" else (
         f"<p style='color:{COLORS[False]}'><b>{_e(section.status)}</b>: {_e(section.error[:1000])}</p>")
-    common = f"<p>Every row: {_e(', '.join(f'{k} {v}' for k, v in section.common))}.</p>" if section.common else ""
+    common = f"<p>{_e(section.common_text)}</p>" if section.common else ""
     rows = f"<h3>Measurements</h3>{common}{_grid(section.table)}" if section.table else "<p>No ledger rows.</p>"
     return (f"<section id='{_e(section.name)}'><h2>{_e(section.name)}</h2>{status}{_verdicts(section)}{rows}"
             f"{''.join(f.to_html(full_html=False, include_plotlyjs=False) for f in figs)}</section>")

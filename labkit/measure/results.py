@@ -16,6 +16,8 @@ TABLE_KEYS = ("variant", "runtime", "target", "precision", "accuracy", "size_byt
               "parity_top1", "parity_max_abs", "parity_passed")
 # Columns shown once above the table when every row of the notebook has the same value.
 COMMON_KEYS = ("runtime", "target", "precision")
+NO_MACHINE = "No ledger row or summary records the machine."
+NO_PROMISES = "This notebook makes no promises the kit checks."
 
 
 @dataclass
@@ -24,12 +26,17 @@ class Section:
 
     name: str
     status: str
-    minutes: str
+    wall_time: str
     error: str
     verdicts: list[acceptance.Verdict]
     common: list[tuple[str, str]]
     table: list[dict[str, str]]
     rows: object  # the notebook's raw ledger rows (a DataFrame), for charts
+
+    @property
+    def common_text(self) -> str:
+        """The values every row shares, as a sentence ("" when none is shared)."""
+        return f"Every row: {', '.join(f'{k} {v}' for k, v in self.common)}." if self.common else ""
 
     @property
     def tally(self) -> str:
@@ -51,6 +58,10 @@ class RunPage:
     decision: list[tuple[str, str | list[str]]]
     sections: list[Section] = field(default_factory=list)
     ledger: object = None  # every row (a DataFrame), for the raw table at the end
+
+    @property
+    def machine_title(self) -> str:
+        return "Machine" if len(self.machines) <= 1 else f"Machines ({len(self.machines)} CPUs)"
 
     def card_rows(self) -> list[tuple[str, list[str]]]:
         """The machine cards side by side: each fact with its value on every machine."""

@@ -32,7 +32,7 @@ KEYS: dict[str, tuple[str, str]] = {
     "passed": ("parity", "passed"),
     "reference": ("compared with", "text"),
     "accuracy_floor": ("accuracy floor", "percent"),
-    "seconds": ("minutes", "minutes"),
+    "seconds": ("wall time", "minutes"),
 }
 
 
@@ -91,7 +91,7 @@ def text(key: str, value) -> str:
         "per_s": lambda v: f"{v:,.0f} images/s",
         "tiny": lambda v: f"{v:.1e}" if 0 < abs(v) < 1e-3 else digits(v, 2),
         "cosine": lambda v: f"{v:.6f}",
-        "minutes": lambda v: f"{v / 60:.1f}",
+        "minutes": lambda v: f"{v / 60:.1f} min",
     }.get(_kind(key), lambda v: f"{v:,}" if isinstance(v, int) else digits(v, 4))(value)
 
 
