@@ -147,8 +147,8 @@ def test_cli_writes_markdown_beside_the_html(tmp_path, capsys):
 
 
 @pytest.mark.skipif(not (REFERENCE / "ledger.jsonl").exists(),
-                    reason="docs/reference/ holds no run yet: the integrator copies a class run's ledger.jsonl and "
-                           "summary.json there and writes results.md with `labkit report docs/reference --markdown`")
+                    reason="docs/reference/ holds no run yet: copy a class run's ledger.jsonl, summary.json and "
+                           "decision.json there, then `labkit report docs/reference --markdown` writes results.md")
 def test_shipped_reference_page_is_current():
     rows = ledger.load(REFERENCE)
     missing = [k for k in ledger.FIELDS if k not in rows.columns]
