@@ -29,7 +29,7 @@ LAYERS = {
     "core": ("paths", "profiles", "cpu", "probes", "registry", "targets", "data", "models", "train", "session",
              "ledger", "sysinfo", "teacher", "notebooks", "batches"),
     "measure": ("bench", "parity", "checks", "sizes", "runtimes", "profiler", "pareto", "plots", "acceptance",
-                "report"),
+                "units", "results", "report", "markdown_report"),
     "techniques": ("export", "convert", "keras_twin", "quant_math", "quantize", "prune", "distill", "pipeline"),
     "ui": ("widgets",),
     "classroom": ("checking", "exercises", "release", "grade"),

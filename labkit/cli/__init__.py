@@ -59,9 +59,10 @@ def _docs(args) -> int:
 
 
 def _report(args) -> int:
+    from labkit.measure.markdown_report import write_markdown
     from labkit.measure.report import write_report
 
-    print(write_report(args.run))
+    print(write_markdown(args.run) if args.markdown else write_report(args.run))
     return 0
 
 
@@ -127,8 +128,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--timeout", type=int, default=None, help="seconds allowed per cell")
     p.add_argument("--run", help="check an existing run folder instead of running the notebooks")
     p.set_defaults(fn=_verify)
-    p = sub.add_parser("report", help="write report.html for a run folder")
+    p = sub.add_parser("report", help="write report.html (or results.md) for a run folder")
     p.add_argument("run")
+    p.add_argument("--markdown", action="store_true",
+                   help="write results.md instead: the results as a Markdown page (a table per notebook)")
     p.set_defaults(fn=_report)
     p = sub.add_parser("doctor", help="check versions, CPU flags, targets, data and the kernel")
     p.set_defaults(fn=_doctor)
