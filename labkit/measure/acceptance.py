@@ -17,6 +17,7 @@ from pathlib import Path
 from labkit.core import ledger
 from labkit.core.cpu import CAPABILITIES
 from labkit.measure.checks import COLORS, MARKS
+from labkit.measure.units import quantity
 
 
 class AcceptanceError(AssertionError):
@@ -475,8 +476,7 @@ def evaluate(notebook: str, rows, profile: str) -> list[Verdict]:
 def _fmt(v: Verdict) -> str:
     if v.measured is None:
         return ""
-    value, unit = v.measured.value, v.bar.unit
-    text = {"%": f"{value:.2%}", "x": f"{value:.3g}x", "points": f"{value:+.2f} points"}.get(unit, f"{value:g}")
+    text = quantity(v.measured.value, v.bar.unit)
     return text + (f" ({v.measured.note})" if v.measured.note else "")
 
 

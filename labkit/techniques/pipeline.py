@@ -9,6 +9,7 @@ import math
 from pathlib import Path
 
 from labkit.core import ledger
+from labkit.measure import units
 
 # what a candidate needs: an accuracy, a size on disk and a latency at the budget's batch size
 NEEDED = ("accuracy", "size_bytes", "latency_ms_p50")
@@ -62,11 +63,6 @@ def fits(df, latency_budget_ms: float, size_budget_bytes: float, accuracy_floor:
     return out
 
 
-def size_label(b: float) -> str:
-    """Bytes as KB below a megabyte, else MB."""
-    return f"{b / 1e3:,.1f} KB" if b < 1e6 else f"{b / 1e6:.2f} MB"
-
-
 def choose(df, latency_budget_ms: float, size_budget_bytes: float, accuracy_floor: float):
     """The model to ship and why: `(row, reason)`.
 
@@ -82,7 +78,7 @@ def choose(df, latency_budget_ms: float, size_budget_bytes: float, accuracy_floo
     df = df.reset_index(drop=True)
     ok = fits(df, latency_budget_ms, size_budget_bytes, accuracy_floor)
     names = df["label"] if "label" in df else df["variant"]
-    budgets = (f"latency <= {latency_budget_ms:g} ms, size <= {size_label(size_budget_bytes)}, "
+    budgets = (f"latency <= {latency_budget_ms:g} ms, size <= {units.size(size_budget_bytes)}, "
                f"accuracy >= {accuracy_floor:.2%}")
 
     def best(pool):
@@ -95,7 +91,7 @@ def choose(df, latency_budget_ms: float, size_budget_bytes: float, accuracy_floo
         r = df.loc[i]
         others = len(pool) - 1
         reason = (f"{names[i]} is the most accurate of the {len(pool)} candidate(s) within all budgets ({budgets}): "
-                  f"{r['accuracy']:.2%} top-1, {r['latency_ms_p50']:.3g} ms, {size_label(r['size_bytes'])}.")
+                  f"{r['accuracy']:.2%} top-1, {r['latency_ms_p50']:.3g} ms, {units.size(r['size_bytes'])}.")
         if others:
             reason += f" {others} other(s) also fit but are less accurate, or as accurate and slower or larger."
         excluded = {k: int((~ok[k]).sum()) for k in ("latency_ok", "size_ok", "accuracy_ok")}
@@ -114,7 +110,7 @@ def choose(df, latency_budget_ms: float, size_budget_bytes: float, accuracy_floo
     smallest = df["size_bytes"].idxmin()
     return None, (f"No candidate fits the device limits ({budgets}): the fastest is {names[fastest]} at "
                   f"{df.loc[fastest, 'latency_ms_p50']:.3g} ms and the smallest {names[smallest]} at "
-                  f"{size_label(df.loc[smallest, 'size_bytes'])}. Relax a budget or make the model smaller.")
+                  f"{units.size(df.loc[smallest, 'size_bytes'])}. Relax a budget or make the model smaller.")
 
 
 

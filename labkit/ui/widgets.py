@@ -13,8 +13,9 @@ import plotly.graph_objects as go
 from labkit.core.cpu import cpu_count
 from labkit.core.session import Session
 from labkit.core.targets import Target, targets
+from labkit.measure import units
 from labkit.measure.plots import pareto_scatter
-from labkit.techniques.pipeline import choose, fits, size_label
+from labkit.techniques.pipeline import choose, fits
 
 # measure(target, batch) -> {variant name: median latency in ms}
 Measure = Callable[[Target, int], dict[str, float]]
@@ -151,7 +152,7 @@ class BudgetPicker:
             lat_line.x, lat_line.y = [lat, lat], [self._ylo, self._yhi]
             floor_line.x, floor_line.y = [self._xlo, self._xhi], [floor, floor]
             self.figure.layout.title = (f"{int(ok['fits'].sum())} of {len(ok)} candidates fit: latency ≤ {lat:.3g} ms, "
-                                        f"size ≤ {size_label(size)}, accuracy ≥ {floor:.1%}")
+                                        f"size ≤ {units.size(size)}, accuracy ≥ {floor:.1%}")
         head = "no model fits" if self.chosen is None else f"ship: {self.chosen['label']}"
         self.why.value = f"<b>{html.escape(head)}</b><br>{html.escape(reason)}"
 
