@@ -1,0 +1,151 @@
+"""The grader's child process: `python -I sandbox_child.py WORKDIR`, started by `labkit.classroom.sandbox` inside
+its sandbox. It reads `job.json` (the extracted code of each exercise, the function's name, how to call it, the
+time per case) and each task's inputs, runs the learner's function on them, and writes each task's outcomes in
+the plain format of `wire` (answers/<task>.json and .npz). It never imports labkit, and refuses to let the
+learner's code do so: the grade is judged in the grader's process, not here.
+
+Before the learner's code runs, an audit hook refuses what a solution never needs: starting processes, loading
+C libraries, network sockets, writing or deleting outside WORKDIR, reading the folders the grader hides, other
+processes' /proc entries, and importing or reading labkit (reported as "forbidden"). The operating-system sandbox
+(bubblewrap, or resource limits) is the boundary; the hook gives the learner a sentence instead of a crash."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+KIT = "labkit"
+REFUSED = {"os.fork", "os.forkpty", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "subprocess.Popen",
+           "pty.spawn", "ctypes.dlopen", "ctypes.dlsym", "ctypes.cdata", "socket.connect", "socket.bind",
+           "socket.__new__", "os.kill", "os.killpg", "signal.pthread_kill", "sys.addaudithook", "os.putenv",
+           "os.setuid", "os.setsid", "os.chdir", "sys._current_frames", "gc.get_referrers", "gc.get_objects"}
+CHANGES = {"os.remove", "os.rename", "os.rmdir", "os.mkdir", "os.symlink", "os.link", "os.chmod", "os.chown",
+           "os.truncate", "os.utime", "shutil.rmtree", "shutil.copyfile", "shutil.move"}
+LISTS = {"os.listdir", "os.scandir", "glob.glob", "os.walk"}
+WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+
+
+def _load(name: str):
+    """A module of the kit's classroom folder that imports no labkit (wire, calls, checking), loaded by path."""
+    spec = importlib.util.spec_from_file_location(f"_grader_{name}", HERE / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+def _under(path: str, roots: list[str]) -> bool:
+    return any(path == r or path.startswith(r.rstrip("/") + "/") for r in roots)
+
+
+def _arm(work: str, hidden: list[str], forbidden: list[str]) -> None:
+    """Install the audit hook (it cannot be removed); `forbidden` collects the learner's reaches for labkit."""
+    pid, kit = str(os.getpid()), str(HERE.parent)
+    busy = [False]
+
+    def refuse(what: str):
+        raise PermissionError(f"the grader's sandbox refuses {what}: a solution only computes its answer")
+
+    def real(path) -> str | None:
+        if isinstance(path, int):
+            return None
+        try:
+            return os.path.realpath(os.fsdecode(path))
+        except (TypeError, ValueError):
+            return None
+
+    def hid(path: str) -> bool:
+        return _under(path, hidden) and not _under(path, [work])
+
+    def proc_of_other(path: str) -> bool:
+        parts = path.split("/")
+        return len(parts) > 2 and parts[1] == "proc" and parts[2].isdigit() and parts[2] != pid
+
+    def hook(event: str, args: tuple) -> None:
+        if busy[0]:
+            return
+        busy[0] = True
+        try:
+            if event == "import" and args and str(args[0]).split(".")[0] == KIT:
+                forbidden.append(f"imports {args[0]}")
+                raise ImportError(f"the solution imports {args[0]}: the kit's own code is not a solution")
+            if event in REFUSED:
+                refuse(event)
+            if event == "open":
+                path = real(args[0])
+                flags = args[2] if len(args) > 2 and isinstance(args[2], int) else 0
+                mode = args[1] if len(args) > 1 and isinstance(args[1], str) else "r"
+                writes = bool(flags & WRITE_FLAGS) or any(c in mode for c in "wax+")
+                if path and _under(path, [kit]):
+                    forbidden.append(f"reads the kit's file {path}")
+                    raise ImportError(f"the solution reads {path}: the kit's own code is not a solution")
+                if path and ((writes and not _under(path, [work])) or hid(path) or proc_of_other(path)):
+                    refuse(f"opening {path}")
+            elif event in CHANGES:
+                paths = [real(a) for a in args if isinstance(a, (str, bytes, os.PathLike))]
+                if any(p and not _under(p, [work]) for p in paths):
+                    refuse(f"{event} outside its working folder")
+            elif event in LISTS and args:
+                path = real(args[0] if args[0] is not None else ".")
+                if path and (hid(path) or proc_of_other(path)):
+                    refuse(f"listing {path}")
+        finally:
+            busy[0] = False
+
+    sys.addaudithook(hook)
+
+
+def main(work: str) -> None:
+    """Run every task of WORKDIR/job.json and write its outcomes; tasks already answered are skipped."""
+    os.chdir(work)
+    signal.signal(signal.SIGXFSZ, signal.SIG_DFL)  # Python ignores it: past the output limit the child ends, named
+    job = json.loads(Path("job.json").read_text())
+    for name in job["preload"]:  # the exercises' libraries, imported before the hook refuses C libraries
+        importlib.import_module(name)
+    wire, calls, checking = _load("wire"), _load("calls"), _load("checking")
+    tasks = []
+    for task in job["tasks"]:
+        if not Path(f"answers/{task['id']}.started").exists():  # a task that crashed the last child is not rerun
+            tasks.append((task, wire.load(task["cases"])))
+    Path("answers").mkdir(exist_ok=True)
+    forbidden: list[str] = []
+    _arm(str(Path(work).resolve()), [os.path.realpath(h) for h in job["hidden"]], forbidden)
+    save = wire.save
+    for task, cases in tasks:
+        Path(f"answers/{task['id']}.started").write_text("")
+        outcomes = _run_task(task, cases, calls.CALLS, checking.call_outcome, forbidden)
+        try:
+            save(f"answers/{task['id']}", outcomes)
+        except (TypeError, ValueError) as err:
+            save(f"answers/{task['id']}", [{"kind": "raised", "types": ["TypeError"], "message": str(err)}])
+
+
+def _run_task(task: dict, cases: list, adapters: dict, call_outcome, forbidden: list[str]) -> list[dict]:
+    """The outcomes of one learner's function on its cases, stopping at the first timeout or stub."""
+    forbidden.clear()
+    namespace: dict = {"__name__": "__solution__"}
+    setup = call_outcome(lambda: exec(compile(task["code"], "<solution>", "exec"), namespace), task["seconds"])
+    if forbidden:
+        return [{"kind": "forbidden", "message": f"it {forbidden[0]}"}]
+    if setup["kind"] != "value":
+        return [{**setup, "kind": "setup", "was": setup["kind"]}]
+    fn, adapter = namespace.get(task["function"]), adapters.get(task["call"])
+    outcomes = []
+    for args, kwargs in cases:
+        outcome = call_outcome(lambda a=args, k=kwargs: adapter(fn, a, k) if adapter else fn(*a, **k),
+                               task["seconds"])
+        if forbidden:
+            return [{"kind": "forbidden", "message": f"it {forbidden[0]}"}]
+        outcomes.append(outcome)
+        if outcome["kind"] == "timeout" or "NotImplementedError" in outcome.get("types", ()):
+            break
+    return outcomes
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
