@@ -20,7 +20,8 @@ LAYERS = {
     "measure": ("bench", "parity", "checks", "sizes", "runtimes", "profiler", "pareto", "plots", "report"),
     "techniques": ("export", "convert", "keras_twin", "quant_math", "quantize", "prune", "distill", "pipeline"),
     "ui": ("widgets",),
-    "classroom": ("checking", "calls", "wire", "extract", "sandbox", "sandbox_child", "exercises", "release", "grade"),
+    "classroom": ("checking", "calls", "wire", "extract", "sandbox", "sandbox_child", "exercises", "release", "grade",
+                  "classbench"),
 }
 # `lk.<name>` -> the module's place in the tree
 MODULES = {name: f"labkit.{layer}.{name}" for layer, names in LAYERS.items() for name in names}

@@ -207,13 +207,17 @@ def mismatch(expected, got, rtol: float = 1e-5, atol: float = 1e-6) -> str | Non
                 return f"item {i}: {diff}"
         return None
     if isinstance(expected, bool) or expected is None or isinstance(expected, str):
-        return None if got == expected and type(got) is type(expected) else f"expected {expected!r}, got {_short(got)}"
+        return None if type(got) is type(expected) and got == expected else f"expected {expected!r}, got {_short(got)}"
     if isinstance(expected, (int, float)):
         if isinstance(got, bool) or not isinstance(got, (int, float)):
             return f"expected the number {_short(expected)}, got {_short(got)}"
         return None if np.isclose(got, expected, rtol=rtol, atol=atol) else \
             f"expected {_short(float(expected))}, got {_short(float(got))}"
-    return None if got == expected else f"expected {_short(expected)}, got {_short(got)}"
+    try:
+        same = bool(got == expected)
+    except Exception:  # an object whose == does not give one truth value (a frame, an array)
+        same = False
+    return None if same else f"expected {_short(expected)}, got {_short(got)}"
 
 
 def _diagnose(ex: Exercise, case: Case, got) -> str:

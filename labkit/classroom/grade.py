@@ -180,9 +180,11 @@ def _run_sandboxed(todo: dict[str, tuple[Exercise, Extracted]], scratch: Path, h
                 answer, started = work / "answers" / task["id"], work / "answers" / f"{task['id']}.started"
                 if answer.with_suffix(".json").exists():
                     try:
-                        grades[ex_id] = _outcome_grade(ex, cases[ex_id], wire.load(answer))
+                        outcomes = wire.load(answer)
                     except ValueError as err:
                         grades[ex_id] = Grade("error", f"its answers could not be read: {err}")
+                    else:
+                        grades[ex_id] = _outcome_grade(ex, cases[ex_id], outcomes)
                 elif started.exists():
                     why = finished.why or "ended without answering"
                     tail = finished.output.strip().splitlines()[-1:] if finished.output.strip() else []

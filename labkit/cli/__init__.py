@@ -72,6 +72,18 @@ def _grade(args) -> int:
     return 0
 
 
+def _grade_bench(args) -> int:
+    from labkit.classroom.classbench import benchmark
+    from labkit.core.notebooks import prepare_out
+
+    r = benchmark(prepare_out(Path(args.out)), args.students, args.jobs)
+    print(f"graded {r['students']} students x {r['exercises']} exercises in {r['seconds']:.1f} s with --jobs "
+          f"{r['jobs']} (isolation: {r['isolation']}); this time depends on the machine and on what else ran on it")
+    print("gradebook exactly as expected" if not r["differences"] else
+          f"{len(r['differences'])} difference(s) from the expected gradebook:\n  " + "\n  ".join(r["differences"]))
+    return 0 if not r["differences"] else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="labkit", description="the labkit command")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -120,6 +132,11 @@ def main(argv: list[str] | None = None) -> int:
                         "the grades still come from the sandbox")
     p.add_argument("--out", help="a new or empty folder (default: a new folder under runs/)")
     p.set_defaults(fn=_grade)
+    p = sub.add_parser("grade-bench", help="generate a class of mixed submissions, grade it, report the time taken")
+    p.add_argument("--out", required=True, help="a new or empty folder for the submissions and the gradebook")
+    p.add_argument("--students", type=int, default=30)
+    p.add_argument("--jobs", type=int, default=2)
+    p.set_defaults(fn=_grade_bench)
     args = parser.parse_args(argv)
     try:
         return args.fn(args)
