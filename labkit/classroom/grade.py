@@ -18,6 +18,7 @@ import csv
 import html
 import json
 import math
+import queue
 import shutil
 import tempfile
 import time
@@ -44,7 +45,7 @@ STUDENTS = "students"  # out/students/<student>/: no student's folder can take t
 COLORS = {"passed": "#dafbe1", "failed": "#ffebe9", "not implemented": "#ffebe9", "error": "#ffebe9",
           "missing": "#ffebe9", "forbidden": "#ffd8b5"}
 MAX_NOTEBOOK_BYTES = 20 << 20
-PRELOAD = ("numpy", "pandas", "torch")  # the libraries exercises may allow, imported by the child before its hook
+PRELOAD = ("numpy", "pandas", "torch")  # the libraries exercises may allow, imported once by each sandbox
 
 
 @dataclass(frozen=True)
@@ -153,25 +154,23 @@ def _outcome_grade(ex: Exercise, cases: list, outcomes: list[dict]) -> Grade:
     return Grade(result.status, result.message)
 
 
-def _run_sandboxed(todo: dict[str, tuple[Exercise, Extracted]], scratch: Path, hidden: list[Path],
-                   limits: sandbox.Limits, case_seconds: float) -> dict[str, Grade]:
-    """Run every extracted function of one student in sandboxed children (a child that dies takes only the
+def _run_sandboxed(todo: dict[str, tuple[Exercise, Extracted]], box: sandbox.Sandbox, hidden: list[Path],
+                   case_seconds: float) -> dict[str, Grade]:
+    """Run every extracted function of one student in a sandboxed child (a child that dies takes only the
     exercise it was running with it: the rest run again in a new one) and judge the answers here."""
-    work = Path(tempfile.mkdtemp(dir=scratch))
+    work = Path(tempfile.mkdtemp(dir=box.root))
     tasks, cases = [], {}
     for k, (ex_id, (ex, code)) in enumerate(todo.items()):
         cases[ex_id] = ex.cases()
         wire.save(work / f"cases_{k}", [[c.args, c.kwargs] for c in cases[ex_id]])
         tasks.append({"id": f"t{k}", "exercise": ex_id, "function": ex.function, "code": code.code,
                       "call": ex.call.__name__ if ex.call else None, "cases": f"cases_{k}",
-                      "seconds": min(case_seconds, limits.seconds)})
-    libraries = {lib for ex, _ in todo.values() for lib in ex.libraries}
-    (work / "job.json").write_text(json.dumps({"preload": [lib for lib in PRELOAD if lib in libraries],
-                                               "hidden": [str(h) for h in hidden], "tasks": tasks}))
+                      "seconds": min(case_seconds, box.limits.seconds)})
+    (work / "job.json").write_text(json.dumps({"hidden": [str(h) for h in hidden], "tasks": tasks}))
     grades: dict[str, Grade] = {}
     try:
         while len(grades) < len(tasks):
-            finished = sandbox.run(work, hidden, limits)
+            finished = box.run(work.name)
             progress = False
             for task in tasks:
                 ex_id, ex = task["exercise"], todo[task["exercise"]][0]
@@ -252,18 +251,18 @@ def run_whole(path: Path, run_dir: Path, profile: str, timeout: float) -> str:
     return "; ".join(filter(None, [stopped, raised and "cells that raised: " + ", ".join(raised)]))
 
 
-def _grade_student(student: str, nbs: dict[str, list[Path]], numbers: list[str], out: Path, scratch: Path,
-                   hidden: list[Path], limits: sandbox.Limits, case_seconds: float, run_notebooks: str | None) -> Row:
+def _grade_student(student: str, nbs: dict[str, list[Path]], numbers: list[str], out: Path, box: sandbox.Sandbox,
+                   hidden: list[Path], case_seconds: float, run_notebooks: str | None) -> Row:
     """One student's row; nothing in it can stop another student's grading."""
     row = Row(student)
     try:
         todo = _prepare(nbs, numbers, row)
         if todo:
-            row.grades.update(_run_sandboxed(todo, scratch, hidden, limits, case_seconds))
+            row.grades.update(_run_sandboxed(todo, box, hidden, case_seconds))
         for number in numbers if run_notebooks else ():
             paths = nbs.get(number, [])
             if len(paths) == 1:
-                note = run_whole(paths[0], out / STUDENTS / student / paths[0].stem, run_notebooks, limits.seconds)
+                note = run_whole(paths[0], out / STUDENTS / student / paths[0].stem, run_notebooks, box.limits.seconds)
                 row.notes.append(f"{number} run whole: {note or 'ran to the end'}")
     except Exception as err:  # anything unforeseen stays this student's
         why = f"grading stopped: {type(err).__name__}: {str(err)[:200]}"
@@ -299,10 +298,20 @@ def grade(submissions: str | Path, out: str | Path | None = None, profile: str =
     scratch = Path(tempfile.mkdtemp(prefix="labkit-grade-"))
     hidden = [Path(submissions).resolve(), out.resolve(), scratch.resolve(), runs_dir().resolve()]
 
+    preload = [lib for lib in PRELOAD if any(lib in exercises.get(i).libraries for i in ids)]
+    boxes: queue.Queue[sandbox.Sandbox] = queue.Queue()  # one sandboxed server per job, each in its own folder
+    for k in range(jobs):
+        (scratch / f"worker{k}").mkdir()
+        boxes.put(sandbox.Sandbox(scratch / f"worker{k}", hidden, limits, preload))
+
     def one(item):
         student, nbs = item
-        row = _grade_student(student, nbs, numbers, out, scratch, hidden, limits, case_seconds,
-                             profile if run_notebooks else None)
+        box = boxes.get()
+        try:
+            row = _grade_student(student, nbs, numbers, out, box, hidden, case_seconds,
+                                 profile if run_notebooks else None)
+        finally:
+            boxes.put(box)
         print(f"graded {student}: {sum(row.grades[i].status == 'passed' for i in ids)}/{len(ids)} passed", flush=True)
         return row
 
@@ -310,6 +319,8 @@ def grade(submissions: str | Path, out: str | Path | None = None, profile: str =
         with ThreadPoolExecutor(jobs) as pool:
             rows = list(pool.map(one, found.items()))
     finally:
+        while not boxes.empty():
+            boxes.get().close()
         shutil.rmtree(scratch, ignore_errors=True)
     write_gradebook(rows, ids, out, isolation)
     return out

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import os
+import select
 import shutil
 import signal
 import subprocess
@@ -19,9 +20,10 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from labkit.classroom.sandbox_child import TOKEN, kill_marked
+
 CHILD = Path(__file__).resolve().parent / "sandbox_child.py"
 INSIDE = "/tmp/work"  # where the work folder appears inside bubblewrap
-TOKEN = "LABKIT_SANDBOX_TOKEN"  # marks the fallback child's processes, to find any that left its process group
 
 
 @dataclass(frozen=True)
@@ -90,31 +92,17 @@ def _own_processes() -> int:
         return 512
 
 
-def _command(work: Path, hidden: list[Path]) -> list[str]:
+def _command(root: Path, hidden: list[Path]) -> list[str]:
     python = [sys.executable, "-I", str(CHILD)]
     if bubblewrap():  # it cannot be used: the fallback
-        return [*python, str(work)]
+        return [*python, str(root)]
     hide = []
     for path in hidden:
         if path.is_dir() and not str(path).startswith("/tmp/"):
             hide += ["--tmpfs", str(path)]
     return ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", *hide,
-            "--bind", str(work), INSIDE, "--chdir", INSIDE, "--unshare-net", "--unshare-pid", "--unshare-ipc",
+            "--bind", str(root), INSIDE, "--chdir", INSIDE, "--unshare-net", "--unshare-pid", "--unshare-ipc",
             "--unshare-uts", "--die-with-parent", "--new-session", *python, INSIDE]
-
-
-def _kill_leftovers(pgid: int, token: str) -> None:
-    """Kill the child's process group, and any process that carries its token but left the group (setsid)."""
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    for proc in Path("/proc").glob("[0-9]*"):
-        try:
-            if f"{TOKEN}={token}".encode() in (proc / "environ").read_bytes().split(b"\0"):
-                os.kill(int(proc.name), signal.SIGKILL)
-        except (OSError, ValueError):
-            continue
 
 
 def _why(code: int, timed_out: bool, limits: Limits) -> str:
@@ -132,24 +120,97 @@ def _why(code: int, timed_out: bool, limits: Limits) -> str:
     return f"exited with code {code} before answering" if code else ""
 
 
-def run(work: Path, hidden: list[Path], limits: Limits) -> Finished:
-    """Run the child on `work` (holding job.json and the inputs) inside the sandbox; `hidden` are folders it must
-    not see. Its printed output goes to work/output.txt (bounded by the output limit)."""
-    token = uuid.uuid4().hex
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(work) if bubblewrap() else INSIDE, "OMP_NUM_THREADS": "1",
-           "MKL_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1", "HF_HUB_OFFLINE": "1", TOKEN: token}
-    with (work / "output.txt").open("wb") as out:
-        proc = subprocess.Popen(_command(work, hidden), stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                cwd=work, env=env, start_new_session=True, preexec_fn=lambda: _limit(limits))
-        deadline, timed_out = time.monotonic() + limits.seconds, False
+class Sandbox:
+    """A sandboxed fork server for job folders inside `root` (one student each), run one at a time: the
+    libraries in `preload` are imported once, each job runs in a fresh child of the server. A job that runs past
+    its time takes the whole server down with every process it started; the next job starts a new one."""
+
+    STARTUP_SECONDS = 300.0  # importing torch and pandas on a busy machine
+
+    def __init__(self, root: Path, hidden: list[Path], limits: Limits, preload: list[str]):
+        self.root, self.hidden, self.limits, self.preload = Path(root), hidden, limits, preload
+        self.proc: subprocess.Popen | None = None
+        self.token = ""
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _start(self) -> str:
+        """Start the server; "" once it is ready, else why it is not."""
+        self.token = uuid.uuid4().hex
+        env = {"PATH": "/usr/bin:/bin", "HOME": str(self.root) if bubblewrap() else INSIDE, "OMP_NUM_THREADS": "1",
+               "MKL_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1", "HF_HUB_OFFLINE": "1",
+               "LABKIT_SANDBOX_PRELOAD": ",".join(self.preload),
+               "LABKIT_SANDBOX_CPU": str(self.limits.cpu_seconds), TOKEN: self.token}
+        with (self.root / "server.txt").open("wb") as log:
+            self.proc = subprocess.Popen(_command(self.root, self.hidden), stdin=subprocess.PIPE,
+                                         stdout=subprocess.PIPE, stderr=log, cwd=self.root, env=env,
+                                         start_new_session=True, preexec_fn=lambda: _limit(self.limits))
+        if self._line(self.STARTUP_SECONDS) == "ready":
+            return ""
+        return "the sandbox did not start: " + _tail(self.root / "server.txt")
+
+    def _line(self, seconds: float) -> str | None:
+        """The server's next line, or None when it did not answer within `seconds` or ended."""
+        fd, got = self.proc.stdout.fileno(), b""
+        deadline = time.monotonic() + seconds
+        while not got.endswith(b"\n"):
+            ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+            chunk = os.read(fd, 256) if ready else b""
+            if not chunk:
+                return None
+            got += chunk
+        return got.decode().strip()
+
+    def run(self, job: str) -> Finished:
+        """Run the job folder `root/job` (job.json and its inputs) in a fresh child of the server."""
+        if self.proc is None or self.proc.poll() is not None:
+            why = self._start()
+            if why:
+                self.close()
+                return Finished(1, False, "", why)
+        self.proc.stdin.write(f"{job}\n".encode())
+        self.proc.stdin.flush()
+        answer = self._line(self.limits.seconds)
+        output = _tail(self.root / job / "output.txt")
+        if answer is None or not answer.startswith("exit "):
+            timed_out = self.proc.poll() is None
+            self.close()
+            why = _why(-signal.SIGKILL, True, self.limits) if timed_out else \
+                "the sandbox stopped: " + _tail(self.root / "server.txt")
+            return Finished(-signal.SIGKILL, timed_out, output, why)
+        code = int(answer.split()[1])
+        return Finished(code, False, output, _why(code, False, self.limits))
+
+    def close(self) -> None:
+        """Stop the server with every process it started."""
+        if self.proc is None:
+            return
         try:
-            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            timed_out = True
-        finally:
-            _kill_leftovers(proc.pid, token)
-            proc.wait()
-    with (work / "output.txt").open("rb") as f:
-        f.seek(max(0, (work / "output.txt").stat().st_size - 2000))
-        tail = f.read().decode(errors="replace")
-    return Finished(proc.returncode, timed_out, tail, _why(proc.returncode, timed_out, limits))
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        kill_marked(self.token)
+        self.proc.wait()
+        self.proc.stdin.close()
+        self.proc.stdout.close()
+        self.proc = None
+
+
+def _tail(path: Path, size: int = 2000) -> str:
+    """The last `size` bytes of a text file ("" when there is none)."""
+    try:
+        with path.open("rb") as f:
+            f.seek(max(0, path.stat().st_size - size))
+            return f.read().decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def run(work: Path, hidden: list[Path], limits: Limits, preload: list[str] = ()) -> Finished:
+    """Run one job folder in a sandbox of its own (a server started and stopped for it)."""
+    with Sandbox(work.parent, hidden, limits, list(preload)) as box:
+        return box.run(work.name)

@@ -1,7 +1,8 @@
-"""The grader's child process: `python -I sandbox_child.py WORKDIR`, started by `labkit.classroom.sandbox` inside
-its sandbox. It reads `job.json` (the extracted code of each exercise, the function's name, how to call it, the
-time per case) and each task's inputs, runs the learner's function on them, and writes each task's outcomes in
-the plain format of `wire` (answers/<task>.json and .npz). It never imports labkit, and refuses to let the
+"""The grader's sandboxed process: `python -I sandbox_child.py ROOT`, started by `labkit.classroom.sandbox` inside
+its sandbox. A fork server: it imports the exercises' libraries once, then forks one child per job folder (one
+student): the child reads `job.json` (the extracted code of each exercise, the function's name, how to call it,
+the time per case) and each task's inputs, runs the learner's function on them, and writes each task's outcomes
+in the plain format of `wire` (answers/<task>.json and .npz). It never imports labkit, and refuses to let the
 learner's code do so: the grade is judged in the grader's process, not here.
 
 Before the learner's code runs, an audit hook refuses what a solution never needs: starting processes, loading
@@ -20,6 +21,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 KIT = "labkit"
+TOKEN = "LABKIT_SANDBOX_TOKEN"  # marks every process of one sandbox, to find any that left its process group
 REFUSED = {"os.fork", "os.forkpty", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "subprocess.Popen",
            "pty.spawn", "ctypes.dlopen", "ctypes.dlsym", "ctypes.cdata", "socket.connect", "socket.bind",
            "socket.__new__", "os.kill", "os.killpg", "signal.pthread_kill", "sys.addaudithook", "os.putenv",
@@ -100,14 +102,60 @@ def _arm(work: str, hidden: list[str], forbidden: list[str]) -> None:
     sys.addaudithook(hook)
 
 
-def main(work: str) -> None:
-    """Run every task of WORKDIR/job.json and write its outcomes; tasks already answered are skipped."""
-    os.chdir(work)
+def kill_marked(token: str, spare: int = 0) -> None:
+    """Kill every process that carries `TOKEN=token` in its environment (all the sandbox's processes, including any
+    that left their process group), except the process `spare`."""
+    mark = f"{TOKEN}={token}".encode()
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if int(proc.name) != spare and mark in (proc / "environ").read_bytes().split(b"\0"):
+                os.kill(int(proc.name), signal.SIGKILL)
+        except (OSError, ValueError):
+            continue
+
+
+def serve(root: str) -> None:
+    """The fork server: import the exercises' libraries once ($LABKIT_SANDBOX_PRELOAD), say `ready`, then for each
+    job folder name read from stdin fork a child that runs it (its output to JOB/output.txt, its own CPU limit),
+    wait for it, kill whatever it left behind and answer `exit CODE` (negative: the signal that ended it)."""
+    import resource
+    import traceback
+
     signal.signal(signal.SIGXFSZ, signal.SIG_DFL)  # Python ignores it: past the output limit the child ends, named
+    for name in filter(None, os.environ.get("LABKIT_SANDBOX_PRELOAD", "").split(",")):
+        importlib.import_module(name)  # before the hook, which refuses loading C libraries
+    modules = _load("wire"), _load("calls"), _load("checking")
+    cpu, token = int(os.environ.get("LABKIT_SANDBOX_CPU", "120")), os.environ.get(TOKEN, "")
+    print("ready", flush=True)
+    for line in sys.stdin:
+        work = os.path.join(root, os.path.basename(line.strip()))
+        pid = os.fork()
+        if pid == 0:  # the child: nothing it does reaches the server's memory
+            code = 1
+            try:
+                resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
+                out = os.open(os.path.join(work, "output.txt"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                os.dup2(out, 1)
+                os.dup2(out, 2)
+                os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+                _run_job(work, *modules)
+                code = 0
+            except BaseException:
+                traceback.print_exc()
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        if token:
+            kill_marked(token, spare=os.getpid())
+        print(f"exit {os.waitstatus_to_exitcode(status)}", flush=True)
+
+
+def _run_job(work: str, wire, calls, checking) -> None:
+    """Run every task of WORK/job.json not started before and write its outcomes."""
+    os.chdir(work)
     job = json.loads(Path("job.json").read_text())
-    for name in job["preload"]:  # the exercises' libraries, imported before the hook refuses C libraries
-        importlib.import_module(name)
-    wire, calls, checking = _load("wire"), _load("calls"), _load("checking")
     tasks = []
     for task in job["tasks"]:
         if not Path(f"answers/{task['id']}.started").exists():  # a task that crashed the last child is not rerun
@@ -148,4 +196,4 @@ def _run_task(task: dict, cases: list, adapters: dict, call_outcome, forbidden: 
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    serve(sys.argv[1])
