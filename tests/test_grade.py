@@ -240,7 +240,8 @@ def test_bubblewrap_hides_folders_processes_and_network(tmp_path):
     (work / "job.json").write_text(json.dumps({"hidden": [str(secret)], "tasks": [
         {"id": "t0", "exercise": "x", "function": "look", "code": code, "call": None, "cases": "cases_0",
          "seconds": 5}]}))
-    finished = sandbox.run(work, [secret], sandbox.Limits(seconds=30))
+    with sandbox.Sandbox(tmp_path, [secret], sandbox.Limits(seconds=30), []) as box:
+        finished = box.run(work.name)
     assert finished.returncode == 0, finished.output
     (outcome,) = wire.load(work / "answers" / "t0")
     assert outcome == {"kind": "value", "value": [False, True, ["lo"]]}
@@ -264,7 +265,8 @@ def test_the_fallback_still_bounds_and_kills(tmp_path, monkeypatch):
     (work / "job.json").write_text(json.dumps({"hidden": [], "tasks": [
         {"id": "t0", "exercise": "x", "function": "spin", "code": "def spin():\n    while True:\n        pass\n",
          "call": None, "cases": "cases_0", "seconds": 60}]}))
-    finished = sandbox.run(work, [], sandbox.Limits(seconds=2))
+    with sandbox.Sandbox(tmp_path, [], sandbox.Limits(seconds=2), []) as box:
+        finished = box.run(work.name)
     assert finished.timed_out and finished.why.startswith("did not finish within 2 s")
 
 
@@ -320,3 +322,16 @@ def test_child_never_imports_labkit():
         modules = [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
         modules += [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
         assert not [m for m in modules if m.split(".")[0] == "labkit"], name
+
+
+def test_grade_bench_gives_exactly_the_expected_gradebook(tmp_path, capsys):
+    """A generated class over notebooks 01-06 (every kind of answer, notebooks missing) is graded exactly as
+    expected; the time it took is printed and recorded, never asserted."""
+    assert cli.main(["grade-bench", "--out", str(tmp_path / "bench"), "--students", "6", "--jobs", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "gradebook exactly as expected" in out and "graded 6 students x 8 exercises in " in out
+    record = json.loads((tmp_path / "bench" / "book" / "benchmark.json").read_text())
+    assert record["differences"] == [] and record["students"] == 6
+    with (tmp_path / "bench" / "book" / "gradebook.csv").open() as f:
+        statuses = {r[ex] for r in csv.DictReader(f) for ex in exercises.EXERCISES}
+    assert statuses == {"passed", "failed", "not implemented", "forbidden", "error", "missing"}

@@ -177,15 +177,19 @@ def extract(cells: list[dict], ex: Exercise) -> Extracted:
 def restore_check_cells(cells: list[dict], kit_cells: list[dict]) -> list[dict]:
     """A copy of `cells` in which every check cell of the kit's notebook is the kit's own (nbgrader's overwriting
     of locked cells): an edited one is replaced, a deleted one is put back after its exercise's cell (else at the
-    end), and any other cell that claims a check's grade_id is dropped."""
+    end), and any further cell that claims a check's grade_id is dropped."""
     kit = {cell_grade_id(c): c for c in kit_cells if (cell_grade_id(c) or "").endswith("-check")}
-    out = [copy.deepcopy(kit[cell_grade_id(c)]) if cell_grade_id(c) in kit else copy.deepcopy(c) for c in cells]
-    seen: set[str] = set()
-    out = [c for c in out if not (cell_grade_id(c) in kit and (cell_grade_id(c) in seen or seen.add(cell_grade_id(c))))]
+    out, placed = [], set()
+    for cell in cells:
+        gid = cell_grade_id(cell)
+        if gid not in kit:
+            out.append(copy.deepcopy(cell))
+        elif gid not in placed:
+            out.append(copy.deepcopy(kit[gid]))
+            placed.add(gid)
     for gid, check in kit.items():
-        if gid in seen:
-            continue
-        solution = gid.removesuffix("-check")
-        at = next((i + 1 for i, c in enumerate(out) if cell_grade_id(c) == solution), len(out))
-        out.insert(at, copy.deepcopy(check))
+        if gid not in placed:
+            solution = gid.removesuffix("-check")
+            at = next((i + 1 for i, c in enumerate(out) if cell_grade_id(c) == solution), len(out))
+            out.insert(at, copy.deepcopy(check))
     return out

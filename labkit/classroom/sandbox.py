@@ -209,8 +209,3 @@ def _tail(path: Path, size: int = 2000) -> str:
     except OSError:
         return ""
 
-
-def run(work: Path, hidden: list[Path], limits: Limits, preload: list[str] = ()) -> Finished:
-    """Run one job folder in a sandbox of its own (a server started and stopped for it)."""
-    with Sandbox(work.parent, hidden, limits, list(preload)) as box:
-        return box.run(work.name)
