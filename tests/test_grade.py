@@ -136,7 +136,8 @@ def _class(root) -> dict[str, tuple[str, str]]:
                    ("failed", f"5 of 5 cases wrong; case '3 channels with ranges 0.01, 1 and 100': did not return "
                               f"within {CASE:g} s (an endless loop?)")),
         "hog": (_with(_body("hoard = bytearray(64 << 30)\nreturn w")),
-                ("failed", "5 of 5 cases wrong; case '3 channels with ranges 0.01, 1 and 100': raised MemoryError...")),
+                ("failed", f"5 of 5 cases wrong; case '3 channels with ranges 0.01, 1 and 100': raised MemoryError. "
+                           f"Hint: {EX.hint}")),
         "fork_bomb": (_with(_body("import os\nwhile True:\n    os.fork()")), ("failed", refused + " os.fork...")),
         "daemon": (_with(_body("import subprocess\nsubprocess.Popen(['sleep', '300'], start_new_session=True)\n"
                                "return w")), ("failed", refused + " subprocess.Popen...")),
@@ -153,7 +154,8 @@ def _class(root) -> dict[str, tuple[str, str]]:
                     ("error", f"{NAME} is in notebook format 3; open it in JupyterLab and save it (format 4) before "
                               f"handing it in")),
         "number_cell": (_with(extra=["x = 1"], edit=lambda nb: nb["cells"][-1].update(source=42)),
-                        ("error", f"cell {len(_kit_nb()['cells'])} is damaged: its source is int, not text...")),
+                        ("error", f"cell {len(_kit_nb()['cells']) + 1} (counting from 1) is damaged: its source "
+                                  "is int, not text...")),
     }
     for student, (nb, _) in class_.items():
         _write(root, student, nb)

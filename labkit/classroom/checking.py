@@ -251,8 +251,8 @@ def _judge_case(ex: Exercise, case: Case, outcome: dict) -> CaseResult:
     if outcome["kind"] == "raised":
         if case.raises and case.raises.__name__ in outcome["types"]:
             return CaseResult(case.name, True, "")
-        return CaseResult(case.name, False, f"raised {outcome['types'][0]}: {outcome['message'][:200]}. "
-                                            f"Hint: {ex.hint}")
+        said = f": {outcome['message'][:200]}" if outcome["message"] else ""
+        return CaseResult(case.name, False, f"raised {outcome['types'][0]}{said}. Hint: {ex.hint}")
     got = outcome["value"]
     if case.raises:
         return CaseResult(case.name, False, f"expected {case.raises.__name__} to be raised, got {_short(_plain(got))}")

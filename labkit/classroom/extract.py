@@ -52,8 +52,8 @@ def cell_source(cell: dict, index: int) -> str:
     if isinstance(src, list) and all(isinstance(s, str) for s in src):
         return "".join(src)
     if not isinstance(src, str):
-        raise ValueError(f"cell {index} is damaged: its source is {type(src).__name__}, not text; open the notebook "
-                         f"in JupyterLab, fix or delete that cell and save it again")
+        raise ValueError(f"cell {index + 1} (counting from 1) is damaged: its source is {type(src).__name__}, not "
+                         f"text; open the notebook in JupyterLab, fix or delete that cell and save it again")
     return src
 
 
