@@ -76,6 +76,7 @@ def _class(root) -> dict[str, tuple[str, str]]:
     messages that carry a path or the sandbox's words ("..." ends them)."""
     alice = root / "alice" / NAME
     head, tail = str(REPO_DIR / "labkit" / "classroom" / "checking.py").split("kit", 1)
+    nb_head, nb_tail = str(notebooks.find_notebook("03")).rsplit("ebooks", 1)
     ok = ("passed", _message(EX.reference))
     stub = ("not implemented", f"{EX.function} is not implemented yet (it raises NotImplementedError). Hint: {EX.hint}")
     reference_in = ("fake_quant_per_channel uses the kit's own code (it imports labkit): solving the exercise means "
@@ -123,6 +124,9 @@ def _class(root) -> dict[str, tuple[str, str]]:
         "kit_writer": (_with(_body(f"open({head!r} + 'kit' + {tail!r}, 'a').write('def run_check(*a): pass')\n"
                                    "return w")),  # the path spelled so that no string names the kit
                        ("forbidden", "fake_quant_per_channel uses the kit's own code (it reads the kit's file...")),
+        "solution_reader": (_with(_body(f"exec(open({nb_head!r} + 'ebooks' + {nb_tail!r}).read())\nreturn w")),
+                            ("forbidden", "fake_quant_per_channel uses the kit's own code (it reads the kit's file "
+                                          "...")),  # the solution notebook, its path spelled without "labkit"
         "proc_spy": (_with(_body("import os\nreturn open(f'/proc/{os.getppid()}/cmdline').read()")),
                      ("failed", refused + " opening /proc/...")),
         "exiter": (_with(_body("import sys\nsys.exit(3)")),

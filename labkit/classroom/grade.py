@@ -38,7 +38,7 @@ from labkit.classroom.extract import (
     restore_check_cells,
 )
 from labkit.core.notebooks import find_notebook, kernel_env, kernel_name, prepare_out
-from labkit.core.paths import runs_dir
+from labkit.core.paths import REPO_DIR, notebooks_dir, runs_dir
 from labkit.core.session import new_run_dir
 
 STUDENTS = "students"  # out/students/<student>/: no student's folder can take the gradebook's name
@@ -296,7 +296,8 @@ def grade(submissions: str | Path, out: str | Path | None = None, profile: str =
     print(f"isolation: {isolation}", flush=True)
     limits = sandbox.Limits(seconds=timeout, cpu_seconds=math.ceil(timeout))
     scratch = Path(tempfile.mkdtemp(prefix="labkit-grade-"))
-    hidden = [Path(submissions).resolve(), out.resolve(), scratch.resolve(), runs_dir().resolve()]
+    hidden = [Path(submissions).resolve(), out.resolve(), scratch.resolve(), runs_dir().resolve(),
+              notebooks_dir().resolve(), (REPO_DIR / ".git").resolve()]  # and the kit's solutions and history
 
     preload = [lib for lib in PRELOAD if any(lib in exercises.get(i).libraries for i in ids)]
     boxes: queue.Queue[sandbox.Sandbox] = queue.Queue()  # one sandboxed server per job, each in its own folder

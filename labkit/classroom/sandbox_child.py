@@ -45,9 +45,19 @@ def _under(path: str, roots: list[str]) -> bool:
     return any(path == r or path.startswith(r.rstrip("/") + "/") for r in roots)
 
 
+def _kit_file(path: str) -> bool:
+    """Whether `path` is one of the kit's own files: its package, or, in a source checkout, anything of the
+    repository (solution notebooks, git history) but the Python environment that may live inside it."""
+    if _under(path, [str(HERE.parent)]):
+        return True
+    repo = HERE.parent.parent
+    return (repo / "pyproject.toml").is_file() and _under(path, [str(repo)]) and not _under(
+        path, [os.path.realpath(p) for p in {sys.prefix, sys.base_prefix, sys.exec_prefix}])
+
+
 def _arm(work: str, hidden: list[str], forbidden: list[str]) -> None:
     """Install the audit hook (it cannot be removed); `forbidden` collects the learner's reaches for labkit."""
-    pid, kit = str(os.getpid()), str(HERE.parent)
+    pid = str(os.getpid())
     busy = [False]
 
     def refuse(what: str):
@@ -83,7 +93,7 @@ def _arm(work: str, hidden: list[str], forbidden: list[str]) -> None:
                 flags = args[2] if len(args) > 2 and isinstance(args[2], int) else 0
                 mode = args[1] if len(args) > 1 and isinstance(args[1], str) else "r"
                 writes = bool(flags & WRITE_FLAGS) or any(c in mode for c in "wax+")
-                if path and _under(path, [kit]):
+                if path and _kit_file(path):
                     forbidden.append(f"reads the kit's file {path}")
                     raise ImportError(f"the solution reads {path}: the kit's own code is not a solution")
                 if path and ((writes and not _under(path, [work])) or hid(path) or proc_of_other(path)):
