@@ -32,7 +32,8 @@ LAYERS = {
                 "units", "results", "report", "markdown_report"),
     "techniques": ("export", "convert", "keras_twin", "quant_math", "quantize", "prune", "distill", "pipeline"),
     "ui": ("widgets",),
-    "classroom": ("checking", "exercises", "release", "grade"),
+    "classroom": ("checking", "calls", "wire", "extract", "sandbox", "sandbox_child", "exercises", "release", "grade",
+                  "classbench"),
 }
 # `lk.<name>` -> the module's place in the tree
 MODULES = {name: f"labkit.{layer}.{name}" for layer, names in LAYERS.items() for name in names}

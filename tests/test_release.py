@@ -5,6 +5,7 @@ what `labkit release` writes now, and every student notebook runs to the end wit
 from __future__ import annotations
 
 import json
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -151,3 +152,82 @@ def test_student_notebooks_hold_stubs_not_solutions(number):
     for ex in exercises.of_notebook(number):
         (stub,) = [src for src in code if f"def {ex.function}(" in src]
         assert f"raise NotImplementedError(\"exercise {ex.id}: " in stub.replace("'", '"'), ex.id
+
+
+def _calls(code: str) -> set[str]:
+    """Fingerprints of the calls in `code` that say more than a name: the callee's last name, the callees of its
+    arguments that are calls themselves, and its keywords with their constant values
+    (`kl_div(log_softmax,softmax;reduction='batchmean')`), whatever the variables are called. Python's builtins
+    (`float(np.mean(...))`) tell nothing."""
+    import ast
+    import builtins
+
+    def name(node):
+        return node.attr if isinstance(node, ast.Attribute) else getattr(node, "id", "?")
+
+    out = set()
+    for node in ast.walk(ast.parse(code)):
+        if isinstance(node, ast.Call) and name(node.func) not in dir(builtins):
+            inner = [name(a.func) for a in node.args if isinstance(a, ast.Call)]
+            kws = sorted(f"{k.arg}={ast.unparse(k.value)}" for k in node.keywords
+                         if isinstance(k.value, (ast.Constant, ast.List, ast.Tuple)))
+            if inner or kws:
+                out.add(f"{name(node.func)}({','.join(inner)};{','.join(kws)})")
+    return out
+
+
+def _solution_blocks(number: str) -> list[str]:
+    """The notebook's solution blocks and the bodies of its exercises' references in the kit (docstrings left out)."""
+    import ast
+    import inspect
+
+    blocks = []
+    for ex in exercises.of_notebook(number):
+        (fn,) = ast.parse(textwrap.dedent(inspect.getsource(ex.reference))).body
+        body = fn.body[1:] if isinstance(fn.body[0], ast.Expr) else fn.body
+        blocks.append("\n".join(ast.unparse(stmt) for stmt in body))
+    nb = json.loads(notebooks.find_notebook(number).read_text())
+    for cell in nb["cells"]:
+        src = "".join(cell["source"])
+        while release.BEGIN in src:
+            _, _, rest = src.partition(release.BEGIN)
+            block, _, src = rest.partition(release.END)
+            blocks.append(block)
+    return blocks
+
+
+@pytest.mark.parametrize("number", ["01", "02", "03", "04", "05", "06"])
+def test_student_edition_holds_no_solution_code(tmp_path, number):
+    """Released anew, the student edition's code cells hold neither a line of any solution (20 characters or
+    more, spaces ignored) nor any of its telling calls, in any notebook (a later notebook may show an earlier
+    exercise's answer)."""
+    released = {p.name: json.loads(p.read_text()) for p in release.release(tmp_path).notebooks}
+    blocks = _solution_blocks(number)
+    assert blocks, f"notebook {number} has no solution block"
+    lines = {"".join(line.split()) for b in blocks for line in b.splitlines()
+             if len("".join(line.split())) >= 20 and not line.strip().startswith("#")}
+    calls = set().union(*(_calls(textwrap.dedent(b)) for b in blocks))
+    leaks = []
+    for name, nb in released.items():
+        for cell in nb["cells"]:
+            if cell["cell_type"] != "code":
+                continue
+            src = "".join(cell["source"])
+            flat = "".join(src.split())
+            leaks += [f"{name} {cell['id']}: line {line}" for line in lines if line in flat]
+            try:
+                found = _calls(src)
+            except SyntaxError:
+                continue
+            leaks += [f"{name} {cell['id']}: call {c}" for c in calls & found]
+    assert not leaks, "solution code in the student edition:\n" + "\n".join(leaks)
+
+
+def test_check_cells_are_locked_in_the_student_edition():
+    for path in sorted(release.STUDENT_DIR.glob("0[1-6]_*.ipynb")):
+        checks = [c for c in json.loads(path.read_text())["cells"]
+                  if c["metadata"].get("nbgrader", {}).get("grade_id", "").endswith("-check")]
+        assert checks, path.name
+        for c in checks:
+            assert c["metadata"]["editable"] is False and c["metadata"]["deletable"] is False
+            assert c["metadata"]["nbgrader"]["locked"] is True

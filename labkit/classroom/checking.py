@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 # What a gradebook cell can say about one exercise.
-STATUSES = ("passed", "failed", "not implemented", "error", "missing")
+STATUSES = ("passed", "failed", "not implemented", "error", "missing", "forbidden")
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,9 @@ class Exercise:
     reference: Callable
     cases: Callable[[], list[Case]]  # fresh inputs on every call (a learner may modify them in place)
     mistakes: tuple[tuple[Callable, str], ...] = ()  # (a known wrong implementation, its specific hint)
-    call: Callable[[Callable, Case], object] | None = None  # how to call a function on a case; default fn(*args)
+    call: Callable[[Callable, tuple, dict], object] | None = None  # fn, args, kwargs -> answer (a function of
+    # labkit.classroom.calls, which the grader's sandbox can load); default fn(*args, **kwargs)
+    libraries: tuple[str, ...] = ("numpy",)  # the only packages a solution may import (besides Python's own)
     rtol: float = 1e-5
     atol: float = 1e-6
 
@@ -55,7 +57,7 @@ class Exercise:
     def run(self, fn: Callable, case: Case):
         """Call `fn` on its own copy of the case's inputs."""
         case = Case(case.name, copy.deepcopy(case.args), copy.deepcopy(case.kwargs), case.raises)
-        return self.call(fn, case) if self.call else fn(*case.args, **case.kwargs)
+        return self.call(fn, case.args, case.kwargs) if self.call else fn(*case.args, **case.kwargs)
 
 
 @dataclass(frozen=True)
@@ -205,13 +207,17 @@ def mismatch(expected, got, rtol: float = 1e-5, atol: float = 1e-6) -> str | Non
                 return f"item {i}: {diff}"
         return None
     if isinstance(expected, bool) or expected is None or isinstance(expected, str):
-        return None if got == expected and type(got) is type(expected) else f"expected {expected!r}, got {_short(got)}"
+        return None if type(got) is type(expected) and got == expected else f"expected {expected!r}, got {_short(got)}"
     if isinstance(expected, (int, float)):
         if isinstance(got, bool) or not isinstance(got, (int, float)):
             return f"expected the number {_short(expected)}, got {_short(got)}"
         return None if np.isclose(got, expected, rtol=rtol, atol=atol) else \
             f"expected {_short(float(expected))}, got {_short(float(got))}"
-    return None if got == expected else f"expected {_short(expected)}, got {_short(got)}"
+    try:
+        same = bool(got == expected)
+    except Exception:  # an object whose == does not give one truth value (a frame, an array)
+        same = False
+    return None if same else f"expected {_short(expected)}, got {_short(got)}"
 
 
 def _diagnose(ex: Exercise, case: Case, got) -> str:
@@ -227,42 +233,61 @@ def _diagnose(ex: Exercise, case: Case, got) -> str:
     return ex.hint
 
 
-def _check_case(ex: Exercise, fn: Callable, case: Case, seconds: float | None) -> CaseResult:
-    """One case's verdict; NotImplementedError and CaseTimeout propagate (they end the whole check)."""
+def call_outcome(run: Callable[[], object], seconds: float | None) -> dict:
+    """Call `run()` under a time limit and describe what happened as a plain dict: {"kind": "value", "value": ...},
+    {"kind": "raised", "types": [class names along the MRO], "message": ...} or {"kind": "timeout", "message": ...}.
+    The grader's sandbox returns the same dicts from its child process."""
     try:
         with time_limit(seconds):
-            got = ex.run(fn, case)
-    except (NotImplementedError, CaseTimeout):
-        raise
-    except Exception as err:
-        if case.raises and isinstance(err, case.raises):
+            return {"kind": "value", "value": run()}
+    except CaseTimeout as err:
+        return {"kind": "timeout", "message": str(err)}
+    except (Exception, SystemExit) as err:  # a learner's `raise SystemExit` is an answer too
+        return {"kind": "raised", "types": [k.__name__ for k in type(err).__mro__], "message": str(err)[:300]}
+
+
+def _judge_case(ex: Exercise, case: Case, outcome: dict) -> CaseResult:
+    """One case's verdict from its outcome (see `call_outcome`)."""
+    if outcome["kind"] == "raised":
+        if case.raises and case.raises.__name__ in outcome["types"]:
             return CaseResult(case.name, True, "")
-        return CaseResult(case.name, False, f"raised {type(err).__name__}: {str(err)[:200]}. Hint: {ex.hint}")
+        said = f": {outcome['message'][:200]}" if outcome["message"] else ""
+        return CaseResult(case.name, False, f"raised {outcome['types'][0]}{said}. Hint: {ex.hint}")
+    got = outcome["value"]
     if case.raises:
         return CaseResult(case.name, False, f"expected {case.raises.__name__} to be raised, got {_short(_plain(got))}")
     diff = mismatch(ex.run(ex.reference, case), got, ex.rtol, ex.atol)
     return CaseResult(case.name, diff is None, "" if diff is None else f"{diff}. Hint: {_diagnose(ex, case, got)}")
 
 
-def run_check(ex: Exercise, fn: Callable, seconds: float | None = 10.0) -> Result:
-    """Run the learner's `fn` on every case of `ex` (each call limited to `seconds`) and judge it."""
-    if not callable(fn):
-        return Result(ex.id, ex.function, "failed", f"{ex.function} must be a function, got {type(fn).__name__}")
+def judge(ex: Exercise, cases: list[Case], outcomes: list[dict]) -> Result:
+    """The verdict on a learner's function from its outcomes on `cases` (in order; an outcome list may stop early
+    after a timeout): NotImplementedError means not implemented, one timeout fails the rest of the cases."""
     results: list[CaseResult] = []
-    cases = ex.cases()
-    for case in cases:
-        try:
-            results.append(_check_case(ex, fn, case, seconds))
-        except NotImplementedError:
+    for case, outcome in zip(cases, outcomes, strict=False):
+        if outcome["kind"] == "raised" and "NotImplementedError" in outcome["types"]:
             return Result(ex.id, ex.function, "not implemented",
                           f"{ex.function} is not implemented yet (it raises NotImplementedError). Hint: {ex.hint}")
-        except CaseTimeout as err:  # one endless loop is enough: the other cases are not run
-            results.append(CaseResult(case.name, False, str(err)))
-            results += [CaseResult(c.name, False, "not run: an earlier case did not return")
-                        for c in cases[len(results):]]
+        if outcome["kind"] == "timeout":  # one endless loop is enough: the other cases are not run
+            results.append(CaseResult(case.name, False, outcome["message"]))
             break
+        results.append(_judge_case(ex, case, outcome))
+    results += [CaseResult(c.name, False, "not run: an earlier case did not return") for c in cases[len(results):]]
     bad = [r for r in results if not r.passed]
     if not bad:
         return Result(ex.id, ex.function, "passed", f"all {len(results)} cases match the reference", tuple(results))
     return Result(ex.id, ex.function, "failed", f"{len(bad)} of {len(results)} cases wrong; case "
                   f"'{bad[0].name}': {bad[0].message}", tuple(results))
+
+
+def run_check(ex: Exercise, fn: Callable, seconds: float | None = 10.0) -> Result:
+    """Run the learner's `fn` on every case of `ex` in this process (each call limited to `seconds`) and judge
+    it; `labkit grade` judges the same way on outcomes from its sandbox."""
+    if not callable(fn):
+        return Result(ex.id, ex.function, "failed", f"{ex.function} must be a function, got {type(fn).__name__}")
+    cases, outcomes = ex.cases(), []
+    for case in cases:
+        outcomes.append(call_outcome(lambda c=case: ex.run(fn, c), seconds))
+        if outcomes[-1]["kind"] == "timeout" or "NotImplementedError" in outcomes[-1].get("types", ()):
+            break
+    return judge(ex, cases, outcomes)

@@ -1,7 +1,8 @@
 """`labkit release`: the student edition of the notebooks. One source serves both editions: solutions sit
 between nbgrader's markers (`### BEGIN SOLUTION` / `### END SOLUTION`) inside the exercise's function,
 and the student edition replaces each block by a stub raising NotImplementedError with the exercise's
-hint. Outputs are cleared; everything else is kept byte for byte in the notebooks' own JSON style."""
+hint. Check cells (nbgrader metadata `locked`) are locked against editing and deleting. Outputs are cleared;
+everything else is kept byte for byte in the notebooks' own JSON style."""
 
 from __future__ import annotations
 
@@ -59,11 +60,14 @@ def strip_solutions(source: str, notebook: str, where: str = "a cell") -> str:
 
 
 def student_notebook(nb: dict, notebook: str) -> dict:
-    """A student copy of a notebook (as JSON): solutions stubbed, outputs and execution counts cleared."""
+    """A student copy of a notebook (as JSON): solutions stubbed, outputs and execution counts cleared, check cells
+    (nbgrader `locked`) neither editable nor deletable in JupyterLab; the grader restores them anyway."""
     nb = json.loads(json.dumps(nb))
     for cell in nb["cells"]:
         if cell["cell_type"] != "code":
             continue
+        if cell.get("metadata", {}).get("nbgrader", {}).get("locked"):
+            cell["metadata"].update({"editable": False, "deletable": False})
         cell["outputs"], cell["execution_count"] = [], None
         source = "".join(cell["source"])
         if BEGIN in source or END in source:

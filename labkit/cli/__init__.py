@@ -99,9 +99,22 @@ def _grade(args) -> int:
     from labkit.classroom.grade import grade
 
     out = grade(args.submissions, Path(args.out) if args.out else None, args.profile, args.timeout,
-                args.notebooks or None)
-    print(f"gradebook: {out / 'gradebook.csv'}\n           {out / 'gradebook.html'}")
+                args.notebooks or None, args.jobs, args.run_notebooks)
+    print(f"gradebook: {out / 'gradebook.csv'}\n           {out / 'gradebook.html'}\nscores:    {out / 'scores.csv'}\n"
+          f"feedback:  {out / 'students'}/<student>/feedback.html")
     return 0
+
+
+def _grade_bench(args) -> int:
+    from labkit.classroom.classbench import benchmark
+    from labkit.core.notebooks import prepare_out
+
+    r = benchmark(prepare_out(Path(args.out)), args.students, args.jobs)
+    print(f"graded {r['students']} students x {r['exercises']} exercises in {r['seconds']:.1f} s with --jobs "
+          f"{r['jobs']} (isolation: {r['isolation']}); this time depends on the machine and on what else ran on it")
+    print("gradebook exactly as expected" if not r["differences"] else
+          f"{len(r['differences'])} difference(s) from the expected gradebook:\n  " + "\n  ".join(r["differences"]))
+    return 0 if not r["differences"] else 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -149,16 +162,28 @@ def main(argv: list[str] | None = None) -> int:
                    help="release even where notebooks were edited since the last release, moving them into a dated "
                         "backup folder first (files the kit did not write are never touched)")
     p.set_defaults(fn=_release)
-    p = sub.add_parser("grade", help="run students' notebooks and write a gradebook (CSV and HTML)")
+    p = sub.add_parser("grade", help="grade students' exercises in a sandbox and write a gradebook (CSV and HTML)")
     p.add_argument("submissions", help="a folder with one subfolder per student holding NN_*.ipynb notebooks")
     p.add_argument("--notebooks", nargs="*", help="notebook numbers to grade (default: all submitted)")
-    p.add_argument("--profile", default="smoke", choices=["smoke", "class", "full"])
-    p.add_argument("--timeout", type=float, default=600, help="seconds allowed per notebook (default 600)")
+    p.add_argument("--profile", default="smoke", choices=["smoke", "class", "full"],
+                   help="the profile of --run-notebooks runs (default smoke)")
+    p.add_argument("--timeout", type=float, default=120,
+                   help="seconds allowed per student's sandboxed run, and per notebook with --run-notebooks "
+                        "(default 120)")
+    p.add_argument("--jobs", type=int, default=1, help="students graded at once (default 1)")
+    p.add_argument("--run-notebooks", action="store_true",
+                   help="also run each notebook whole (unsandboxed, as the grader's user) to report where it stopped; "
+                        "the grades still come from the sandbox")
     p.add_argument("--out", help="a new or empty folder (default: a new folder under runs/)")
     p.set_defaults(fn=_grade)
     p = sub.add_parser("docs", help="rewrite the generated tables of README.md and the notebooks' time lines")
     p.add_argument("--check", action="store_true", help="change nothing; exit 1 if anything is stale")
     p.set_defaults(fn=_docs)
+    p = sub.add_parser("grade-bench", help="generate a class of mixed submissions, grade it, report the time taken")
+    p.add_argument("--out", required=True, help="a new or empty folder for the submissions and the gradebook")
+    p.add_argument("--students", type=int, default=30)
+    p.add_argument("--jobs", type=int, default=2)
+    p.set_defaults(fn=_grade_bench)
     args = parser.parse_args(argv)
     try:
         return args.fn(args)

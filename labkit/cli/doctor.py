@@ -87,6 +87,15 @@ def check_runtimes() -> list[Check]:
     return out
 
 
+def check_sandbox() -> Check:
+    """Whether `labkit grade` can isolate submissions with bubblewrap (informational: the fallback works)."""
+    from labkit.classroom.sandbox import bubblewrap, isolation
+
+    why = bubblewrap()
+    return Check("grading sandbox (bubblewrap)", None, ("available: " if not why else "not in use: ") + isolation()
+                 + ("" if not why or sys.platform != "linux" else "; to use it: apt-get install bubblewrap"))
+
+
 def run_doctor() -> int:
     """Print every check; return 1 if any real problem was found."""
     info = cpu_info()
@@ -97,7 +106,7 @@ def run_doctor() -> int:
     print(f"  -> {int8_outlook()}")
     print(f"  -> {bf16_outlook()}")
     sections = {"versions": check_versions(), "data": check_data(), "kernel": [check_kernel()],
-                "runtimes and devices (informational)": check_runtimes()}
+                "runtimes and devices (informational)": check_runtimes(), "grading (informational)": [check_sandbox()]}
     problems = 0
     for title, checks in sections.items():
         print(f"\n{title}")

@@ -5,7 +5,8 @@ in notebook order. In a notebook:
     result = lk.exercises.check("03.fake_quant", fake_quant_per_channel, S.run_dir)   # green or red
     quant = lk.exercises.use("03.fake_quant", fake_quant_per_channel)  # yours if it passed, else the reference
 
-`check` appends its result to `exercises.jsonl` in the run folder, where `labkit grade` reads it.
+`check` appends its result to `exercises.jsonl` in the run folder (`load_records` reads it back). `labkit grade`
+does not use it: a kernel can write anything there; the grader runs the function itself, sandboxed.
 A new exercise goes into its notebook's module (a new notebook's module joins the tuple in `EXERCISES` below); then
 `labkit docs` rewrites the README's exercise table from `readme_table()`.
 """
@@ -120,9 +121,10 @@ def checked_in(notebook: str | Path) -> list[str]:
 
 def readme_table() -> str:
     """The README's table of exercises (Markdown), a row per exercise from its declaration: id, the function
-    the learner writes, and what its check checks (`Exercise.checks`)."""
-    rows = ["| exercise | you write | what its check checks |", "|---|---|---|"]
+    the learner writes, what its check checks (`Exercise.checks`) and what a graded solution may import."""
+    rows = ["| exercise | you write | what its check checks | a solution may import |", "|---|---|---|---|"]
     for ex in EXERCISES.values():
         checks = ex.checks.replace("|", r"\|")
-        rows.append(f"| `{ex.id}` | `{ex.function}` | {checks} |")
+        libraries = ", ".join(ex.libraries)
+        rows.append(f"| `{ex.id}` | `{ex.function}` | {checks} | {libraries}, Python's standard library |")
     return "\n".join(rows)

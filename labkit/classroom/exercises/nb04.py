@@ -60,6 +60,7 @@ GLOBAL_MASK = Exercise(
      (_inverted_masks, "masks are keep-masks: True/1 keeps a weight, False/0 removes it "
                        "(as torch.nn.utils.prune), and the smallest |w| go"),
      (_largest_masks, "remove the smallest |w| and keep the largest"),
-     (_truncated_masks, "remove round(amount * n) weights, as torch.nn.utils.prune does (not int(...))")))
+     (_truncated_masks, "remove round(amount * n) weights, as torch.nn.utils.prune does (not int(...))")),
+    libraries=("torch", "numpy"))
 
 EXERCISES = [GLOBAL_MASK]

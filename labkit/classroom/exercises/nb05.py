@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import torch
 import torch.nn.functional as F
 
+from labkit.classroom.calls import loss_and_gradient
 from labkit.classroom.checking import Case, Exercise
 from labkit.techniques.distill import kd_loss
 
@@ -15,19 +14,6 @@ def distillation_loss(s: torch.Tensor, t: torch.Tensor, y: torch.Tensor, T: floa
                       alpha: float = 0.9) -> torch.Tensor:
     """Reference: alpha * T**2 * KL(softmax(t/T) || softmax(s/T)) + (1 - alpha) * CE(s, y) (lk.distill.kd_loss)."""
     return kd_loss(s, t, y, T, alpha)
-
-
-def _kd_call(fn: Callable, case: Case) -> dict:
-    s, t, y, *rest = case.args
-    s = s.clone().requires_grad_(True)
-    loss = fn(s, t, y, *rest, **case.kwargs)
-    if not isinstance(loss, torch.Tensor) or loss.ndim != 0:
-        raise TypeError(f"the loss must be a scalar torch tensor, got {type(loss).__name__} "
-                        f"{tuple(getattr(loss, 'shape', ()))}")
-    if not loss.requires_grad:
-        raise ValueError("the loss does not depend on the student's logits through torch (detached, or numpy?)")
-    loss.backward()
-    return {"loss": loss.item(), "gradient w.r.t. the student logits": s.grad.numpy()}
 
 
 def _kd_cases() -> list[Case]:
@@ -68,6 +54,6 @@ KD_LOSS = Exercise(
                                                             "first and the teacher's probabilities second"),
      (lambda s, t, y, T, a: _kd(s, t, y, T, 1 - a), "alpha weights the soft (teacher) term, 1 - alpha the "
                                                      "cross-entropy")),
-    call=_kd_call)
+    call=loss_and_gradient, libraries=("torch", "numpy"))
 
 EXERCISES = [KD_LOSS]

@@ -86,6 +86,7 @@ CHOOSE = Exercise(
     ((lambda df, lat, size, acc: _choose(df, lat, size, acc, strict=True),
       "a budget is a limit you may reach: use <= for latency and size and >= for the accuracy floor"),
      (lambda df, lat, size, acc: _choose(df, lat, size, acc, size_matters=False),
-      "all three budgets apply: the size budget too")))
+      "all three budgets apply: the size budget too")),
+    libraries=("pandas", "numpy"))
 
 EXERCISES = [PARETO_FRONT, CHOOSE]
