@@ -143,7 +143,7 @@ def _class(root) -> dict[str, tuple[str, str]]:
                 ("failed", f"5 of 5 cases wrong; case '3 channels with ranges 0.01, 1 and 100': raised MemoryError. "
                            f"Hint: {EX.hint}")),
         "fork_bomb": (_with(_body("import os\nwhile True:\n    os.fork()")), ("failed", refused + " os.fork...")),
-        "daemon": (_with(_body("import subprocess\nsubprocess.Popen(['sleep', '300'], start_new_session=True)\n"
+        "daemon": (_with(_body("import subprocess\nsubprocess.Popen(['sleep', '301.7'], start_new_session=True)\n"
                                "return w")), ("failed", refused + " subprocess.Popen...")),
         "shouter": (_with(_body("print('x' * 50_000_000)\nreturn w")),
                     ("error", "running fake_quant_per_channel, the sandboxed process wrote more than 16 MB (the "
@@ -214,7 +214,7 @@ def test_others_unchanged_and_nothing_written(graded):
     assert kit_unchanged, "the kit's files are byte-identical after grading"
     for student in alone:
         assert {k: v for k, v in rows[student].items()} == {k: v for k, v in alone[student].items()}, student
-    leftovers = subprocess.run(["pgrep", "-f", "sleep 300"], capture_output=True, text=True).stdout.split()
+    leftovers = subprocess.run(["pgrep", "-f", "sleep 301.7"], capture_output=True, text=True).stdout.split()
     assert not leftovers, "a detached process outlived grading"
 
 

@@ -5,7 +5,7 @@ in notebook order. In a notebook:
     result = lk.exercises.check("03.fake_quant", fake_quant_per_channel, S.run_dir)   # green or red
     quant = lk.exercises.use("03.fake_quant", fake_quant_per_channel)  # yours if it passed, else the reference
 
-`check` appends its result to `exercises.jsonl` in the run folder (`load_records` reads it back). `labkit grade`
+`check` appends its result to `exercises.jsonl` in the run folder (the tests read it back). `labkit grade`
 does not use it: a kernel can write anything there; the grader runs the function itself, sandboxed.
 A new exercise goes into its notebook's module (a new notebook's module joins the tuple in `EXERCISES` below); then
 `labkit docs` rewrites the README's exercise table from `readme_table()`.
@@ -14,7 +14,6 @@ A new exercise goes into its notebook's module (a new notebook's module joins th
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,7 +27,7 @@ from labkit.classroom.exercises.nb05 import distillation_loss
 from labkit.classroom.exercises.nb06 import choose_within_budgets, pareto_front
 from labkit.core.paths import env_path
 
-__all__ = ["EXERCISES", "RECORDS", "check", "check_pattern", "checked_in", "get", "load_records", "of_notebook",
+__all__ = ["EXERCISES", "RECORDS", "check", "get", "of_notebook",
            "readme_table", "reference", "use",
            # the references, under the names the learner's functions have (lk.exercises.parity_check)
            "parity_check", "conv_kernel_to_keras", "dense_after_flatten_to_keras", "fake_quant_per_channel",
@@ -89,34 +88,6 @@ def use(exercise_id: str, fn: Callable) -> Callable:
            f"its check says: {result.status}")
     print(f"exercise {exercise_id}: the cells below use the kit's reference {ex.function}, because {why}.")
     return ex.reference
-
-
-def load_records(run_dir: str | Path) -> dict[str, dict]:
-    """The last recorded check of each exercise in a run folder (empty when none was recorded); lines that are
-    not JSON are skipped (a killed kernel may leave half a line)."""
-    path = Path(run_dir) / RECORDS
-    out: dict[str, dict] = {}
-    if path.exists():
-        for line in path.read_text().splitlines():
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if isinstance(rec, dict) and rec.get("exercise") in EXERCISES:
-                out[rec["exercise"]] = rec
-    return out
-
-
-def check_pattern(exercise_id: str) -> re.Pattern:
-    """Matches a code cell that checks this exercise (`lk.exercises.check("03.fake_quant", ...`)."""
-    return re.compile(r"exercises\.check\(\s*['\"]" + re.escape(exercise_id) + r"['\"]")
-
-
-def checked_in(notebook: str | Path) -> list[str]:
-    """The ids of the exercises whose check cell the notebook file holds, in the kit's order."""
-    cells = json.loads(Path(notebook).read_text())["cells"]
-    code = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
-    return [ex for ex in EXERCISES if any(check_pattern(ex).search(src) for src in code)]
 
 
 def readme_table() -> str:
