@@ -18,7 +18,8 @@ LAYERS = {
     "core": ("paths", "profiles", "cpu", "probes", "registry", "targets", "data", "models", "train", "session",
              "ledger", "sysinfo", "teacher", "notebooks", "batches"),
     "measure": ("bench", "parity", "checks", "sizes", "runtimes", "profiler", "pareto", "plots", "report"),
-    "techniques": ("export", "convert", "keras_twin", "quant_math", "quantize", "prune", "distill", "pipeline"),
+    "techniques": ("export", "convert", "keras_twin", "quant_math", "quantize", "prune", "distill", "pipeline",
+                   "ondevice"),
     "ui": ("widgets",),
     "classroom": ("checking", "exercises", "release", "grade"),
 }
