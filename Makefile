@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.labkit-installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup lab instructor run test doctor clean-runs
+.PHONY: setup lab instructor run test doctor clean-runs litert-torch
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11) and "labkit needs Python 3.11: install it, or run make PYTHON=/path/to/python3.11")'
@@ -19,6 +19,13 @@ $(STAMP): pyproject.toml
 	touch $@
 
 setup: $(STAMP)
+
+# litert-torch (PyTorch -> .tflite in notebook 02) is not in pyproject.toml: pip cannot resolve it beside the pins
+# (its xdsl caps typing-extensions below 4.13; jupyter_client needs 4.13 or later). It goes in after the pins, and
+# typing-extensions is put back for Jupyter; pip then warns about xdsl's cap (the conversions ran like that).
+litert-torch: $(STAMP)
+	$(BIN)/python -m pip install --quiet litert-torch==0.10.0
+	$(BIN)/python -m pip install --quiet typing-extensions==4.16.0
 
 lab: $(STAMP)
 	@mkdir -p work

@@ -56,6 +56,22 @@ def test_every_stage_on_every_target_at_both_batches(smoke_run):
     assert not rows.duplicated(subset=["variant", "target", "batch"]).any()
 
 
+def test_executorch_programs_of_the_pruned_student_are_candidates(smoke_run):
+    """The pruned student (fp32) and its XNNPACK int8 form as ExecuTorch programs on the edge target: both batch
+    sizes timed, parity against the pruned PyTorch model within the tolerance of their precision, int8 smaller."""
+    run, rows = _pipeline_rows(smoke_run)
+    et = rows[rows["runtime"] == "executorch"]
+    assert set(et["stage"]) == {3, 4} and set(et["target"]) == {"edge"}
+    for stage, g in et.groupby("stage"):
+        assert sorted(g["batch"]) == [1, 64] and g["parity_passed"].astype(bool).all(), stage
+        assert set(g["precision"]) == {"fp32" if stage == 3 else "int8"}
+    fp32, int8 = (et[et["stage"] == s].iloc[0] for s in (3, 4))
+    assert fp32["parity_max_abs"] <= TOLERANCES["fp32"]["max_abs"]
+    assert int8["parity_top1"] >= TOLERANCES["int8"]["top1"] and int8["size_bytes"] < 0.5 * fp32["size_bytes"]
+    labels = set(pipeline.candidates(run)["label"])
+    assert any("executorch" in label for label in labels)
+
+
 def test_monotone_size_reduction(smoke_run):
     _, rows = _pipeline_rows(smoke_run)
     for runtime, target in (("onnxruntime", "cpu"), ("litert", "edge")):

@@ -295,7 +295,8 @@ def executorch_runner(path: str | Path, target: Target, name: str = "executorch"
 
     path = _require(Path(path))
     try:
-        method = Runtime.get().load_program(str(path)).load_method("forward")
+        program = Runtime.get().load_program(str(path))  # must outlive its methods: they point into it
+        method = program.load_method("forward")
     except Exception as err:
         raise ArtifactError(f"{path} is not a readable ExecuTorch program ({err}).") from err
     if portable_lib._threadpool_get_thread_count() != target.threads:
@@ -308,7 +309,7 @@ def executorch_runner(path: str | Path, target: Target, name: str = "executorch"
     def run(x: np.ndarray) -> np.ndarray:
         return in_batches(call, x, planned, pad=True)
 
-    return Runner(name, "executorch", run, path, {"planned_batch": planned})
+    return Runner(name, "executorch", run, path, {"planned_batch": planned, "keep_alive": program})
 
 
 def coreml_runner(path: str | Path, target: Target, name: str = "coreml") -> Runner:
