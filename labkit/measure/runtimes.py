@@ -3,6 +3,7 @@ torch eager or compiled, a .pt2 ExportedProgram, ONNX Runtime, OpenVINO, Keras/S
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,10 @@ from labkit.measure.sizes import artifact_size
 # The largest batch a runner passes to its runtime in one call (runtimes keep buffers sized for the
 # largest batch they have seen, so one 10k-image call can cost gigabytes per loaded model).
 MAX_CHUNK = 1024
+
+
+# The size ExecuTorch's thread pool was given in this process (empty until executorch_pool sizes it, once).
+_EXECUTORCH_POOL: list[int] = []
 
 
 class ArtifactError(RuntimeError):
@@ -285,22 +290,38 @@ def litert_runner(path: str | Path, target: Target, name: str = "litert") -> Run
     return Runner(name, "litert", run, path, info)
 
 
+def executorch_pool(threads: int) -> int:
+    """Size ExecuTorch's thread pool (one per process, shared by every program) to `threads`, once: resizing it
+    later frees the pool the delegates of loaded programs hold, and a later call or clean-up crashes the process.
+    Call it before loading a program by hand; returns the size in force."""
+    from executorch.extension.pybindings import portable_lib
+
+    if not _EXECUTORCH_POOL:
+        if portable_lib._threadpool_get_thread_count() != threads:
+            portable_lib._unsafe_reset_threadpool(threads)
+        _EXECUTORCH_POOL.append(threads)
+    return _EXECUTORCH_POOL[0]
+
+
 def executorch_runner(path: str | Path, target: Target, name: str = "executorch") -> Runner:
     """A .pte program in ExecuTorch's Python runtime (the same C++ runtime a phone app links), on
-    `target.threads` threads of its thread pool. Its input shape is planned at export: a batch of another
-    size runs in chunks of the planned batch, the last one padded (`runner.info["planned_batch"]`)."""
+    `target.threads` threads of its thread pool (sized once per process by `executorch_pool`;
+    `runner.info["threads"]` says what a program really runs on). Its input shape is planned at export: a batch
+    of another size runs in chunks of the planned batch, the last one padded (`runner.info["planned_batch"]`)."""
     import torch
-    from executorch.extension.pybindings import portable_lib
     from executorch.runtime import Runtime
 
     path = _require(Path(path))
+    threads = executorch_pool(target.threads)
+    if threads != target.threads:
+        warnings.warn(f"ExecuTorch's thread pool was sized to {threads} thread(s) in this process and cannot be "
+                      f"resized safely; {path.name} runs on those, not on the {target.threads} asked for.",
+                      stacklevel=2)
     try:
         program = Runtime.get().load_program(str(path))  # must outlive its methods: they point into it
         method = program.load_method("forward")
     except Exception as err:
         raise ArtifactError(f"{path} is not a readable ExecuTorch program ({err}).") from err
-    if portable_lib._threadpool_get_thread_count() != target.threads:
-        portable_lib._unsafe_reset_threadpool(target.threads)  # one pool per process, shared by all programs
     planned = int(method.metadata.input_tensor_meta(0).sizes()[0])
 
     def call(x: np.ndarray) -> np.ndarray:
@@ -309,7 +330,7 @@ def executorch_runner(path: str | Path, target: Target, name: str = "executorch"
     def run(x: np.ndarray) -> np.ndarray:
         return in_batches(call, x, planned, pad=True)
 
-    return Runner(name, "executorch", run, path, {"planned_batch": planned, "keep_alive": program})
+    return Runner(name, "executorch", run, path, {"planned_batch": planned, "threads": threads, "keep_alive": program})
 
 
 def coreml_runner(path: str | Path, target: Target, name: str = "coreml") -> Runner:
