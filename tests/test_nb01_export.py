@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+import numpy as np
 import pytest
 import torch
 
@@ -152,3 +153,51 @@ def test_op_histogram_figure():
     assert list(fig.data[1].y) == [4, 0, 2]
     with pytest.raises(ValueError):
         export.op_histogram_figure({})
+
+
+# ---- ExecuTorch (issue #15) ---------------------------------------------------------------------
+
+def test_executorch_programs_meet_parity_at_both_batch_sizes(rows):
+    """fp32 .pte within the fp32 tolerance of eager on every smoke test image, int8 (pt2e + XNNPACK quantizer)
+    agreeing on at least 99% of decisions, both timed at batch 1 and 64 in ExecuTorch's runtime."""
+    n_test = profiles.get("smoke").n_test
+    fp32, int8 = rows[rows["variant"] == "executorch fp32"], rows[rows["variant"] == "executorch int8"]
+    for df, precision in ((fp32, "fp32"), (int8, "int8")):
+        assert set(df["batch"]) == {1, 64} and set(df["runtime"]) == {"executorch"}
+        assert set(df["precision"]) == {precision} and (df["n_eval"] == n_test).all()
+        assert (df["parity_n"] == n_test).all() and df["parity_passed"].astype(bool).all()
+        assert (df["latency_ms_p50"] > 0).all() and (df["latency_ms_p90"] >= df["latency_ms_p50"]).all()
+    assert fp32["parity_max_abs"].max() <= parity.TOLERANCES["fp32"]["max_abs"]
+    assert fp32["parity_top1"].min() == 1.0
+    # 99% of 500 images: at most 5 decisions may differ
+    assert int8["parity_top1"].min() >= parity.TOLERANCES["int8"]["top1"]
+    assert (fp32["ops_not_delegated"] == 0).all()  # XNNPACK took every op of the CNN
+
+
+def test_executorch_program_sizes(rows):
+    fp32 = _row(rows, "executorch fp32", 1)
+    int8 = _row(rows, "executorch int8", 1)
+    # a .pte holds the fp32 weights (4 bytes per parameter) plus a small graph and plan
+    assert 3.9 < fp32["size_bytes"] / fp32["params"] < 4.4
+    assert int8["size_bytes"] < 0.35 * fp32["size_bytes"]
+    assert int8["size_bytes"] > int8["params"]  # at least one byte per int8 weight
+
+
+def test_by_batch_sends_each_call_to_its_program():
+    from labkit.measure import runtimes
+
+    calls = []
+
+    def fake(batch):
+        def fn(x):
+            calls.append((batch, len(x)))
+            return np.zeros((len(x), 10), np.float32)
+        return runtimes.Runner(f"b{batch}", "executorch", lambda x: runtimes.in_batches(fn, x, batch, pad=True))
+
+    both = runtimes.by_batch({1: fake(1), 64: fake(64)}, name="both")
+    x = np.zeros((70, 1, 28, 28), np.float32)
+    assert both(x[:1]).shape == (1, 10) and calls == [(1, 1)]
+    calls.clear()
+    assert both(x).shape == (70, 10) and calls == [(64, 64), (64, 64)]  # 70 rows: two padded chunks of 64
+    with pytest.raises(ValueError):
+        runtimes.by_batch({}, name="none")

@@ -54,6 +54,26 @@ def test_every_stage_on_every_target_at_both_batches(smoke_run):
     assert not rows.duplicated(subset=["variant", "target", "batch"]).any()
 
 
+def test_executorch_programs_of_the_pruned_student_are_candidates(smoke_run):
+    """The pruned student (fp32) and its XNNPACK int8 form as ExecuTorch programs on the edge target: both batch
+    sizes timed, parity against the pruned PyTorch model, int8 smaller, and both among the candidates."""
+    run, df = smoke_run("06")
+    et = df[(df["notebook"] == NB) & (df["runtime"] == "executorch")]
+    assert set(et["stage"]) == {3, 4} and set(et["target"]) == {"edge"}
+    assert (et["reference"] == "pruned (torch)").all()
+    for stage, g in et.groupby("stage"):
+        assert sorted(g["batch"]) == [1, 64] and g["latency_ms_p50"].gt(0).all(), stage
+        assert set(g["precision"]) == {"fp32" if stage == 3 else "int8"}
+    fp32, int8 = (et[et["stage"] == s].iloc[0] for s in (3, 4))
+    assert fp32["parity_passed"] and fp32["parity_max_abs"] <= TOLERANCES["fp32"]["max_abs"]
+    # the smoke student is barely trained: int8 is held to the capstone's smoke bar for its int8 stage
+    assert int8["parity_top1"] >= acceptance.BARS_BY_NAME["06.int8_agreement"].threshold("smoke")
+    assert int8["parity_cosine"] >= 0.99
+    assert int8["size_bytes"] < 0.5 * fp32["size_bytes"]
+    labels = set(pipeline.candidates(run)["label"])
+    assert sum("(executorch, edge)" in label for label in labels) == 2, labels
+
+
 def test_monotone_size_reduction(smoke_run):
     _, rows = _pipeline_rows(smoke_run)
     for runtime, target in (("onnxruntime", "cpu"), ("litert", "edge")):

@@ -29,7 +29,7 @@ def test_the_ledger_accepts_exactly_the_declared_runtimes():
     assert {"torch", "torch-compiled", "onnxruntime", "openvino", "tensorflow", "litert"} <= declared
     for name in [*declared, None]:
         assert ledger.make_row({}, "v", "baseline", runtime=name)["runtime"] == name
-    for name in ("executorch", "onnx", "Torch", ""):
+    for name in ("tvm", "onnx", "Torch", ""):
         with pytest.raises(ValueError, match="runtime must be one of"):
             ledger.make_row({}, "v", "baseline", runtime=name)
 

@@ -57,3 +57,15 @@ def openvino_devices() -> list[Backend]:
     if "GPU" not in devices:
         out.append(Backend("openvino", "GPU", False, "OpenVINO found no Intel GPU"))
     return out
+
+
+def coreml_devices() -> list[Backend]:
+    """Core ML's compute units: coremltools converts anywhere, but only macOS (and iOS) can run a model."""
+    import platform
+
+    system = platform.system()
+    if system != "Darwin":
+        return [Backend("coreml", "ALL", False, f"Core ML runs models only on macOS and iOS (this is {system}); "
+                                                 "coremltools still converts and inspects them here")]
+    return [Backend("coreml", "ALL", True, "CPU, GPU and Neural Engine, as Core ML chooses"),
+            Backend("coreml", "CPU_ONLY", True, "the CPU alone")]

@@ -93,6 +93,9 @@ RUNTIMES: tuple[Runtime, ...] = (
     Runtime("tensorflow", "tensorflow", ("tensorflow-cpu", "tensorflow", "keras"),
             {".keras": f"{RUNNERS}:keras_runner", "savedmodel": f"{RUNNERS}:savedmodel_runner"}),
     Runtime("litert", "ai_edge_litert", ("ai-edge-litert",), {".tflite": f"{RUNNERS}:litert_runner"}),
+    Runtime("executorch", "executorch", ("executorch",), {".pte": f"{RUNNERS}:executorch_runner"}),
+    Runtime("coreml", "coremltools", ("coremltools",), {".mlpackage": f"{RUNNERS}:coreml_runner"},
+            devices={"cpu": ("ALL", "CPU_ONLY"), "edge": ("CPU_ONLY",)}, probe=probes.coreml_devices),
 )
 
 

@@ -1,8 +1,9 @@
 """One interface to run any artifact on a batch of NCHW float32 numpy images and get logits:
-torch eager or compiled, a .pt2 ExportedProgram, ONNX Runtime, OpenVINO, Keras/SavedModel, LiteRT."""
+torch eager or compiled, a .pt2 ExportedProgram, ONNX Runtime, OpenVINO, Keras/SavedModel, LiteRT, ExecuTorch."""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,10 @@ from labkit.measure.sizes import artifact_size
 # The largest batch a runner passes to its runtime in one call (runtimes keep buffers sized for the
 # largest batch they have seen, so one 10k-image call can cost gigabytes per loaded model).
 MAX_CHUNK = 1024
+
+
+# The size ExecuTorch's thread pool was given in this process (empty until executorch_pool sizes it, once).
+_EXECUTORCH_POOL: list[int] = []
 
 
 class ArtifactError(RuntimeError):
@@ -250,7 +255,8 @@ def savedmodel_runner(path: str | Path, target: Target, name: str = "savedmodel"
 
 
 def litert_runner(path: str | Path, target: Target, name: str = "litert") -> Runner:
-    """A .tflite model in the LiteRT interpreter; quantised inputs and outputs are handled."""
+    """A .tflite model in the LiteRT interpreter; quantised inputs and outputs are handled. A model converted
+    with a fixed batch (litert-torch) runs other batch sizes in chunks of that batch, the last one padded."""
     from ai_edge_litert.interpreter import Interpreter
 
     path = _require(Path(path))
@@ -259,10 +265,10 @@ def litert_runner(path: str | Path, target: Target, name: str = "litert") -> Run
     except Exception as err:
         raise ArtifactError(f"{path} is not a readable .tflite model ({err}).") from err
     inp, out = interp.get_input_details()[0], interp.get_output_details()[0]
+    planned = int(inp["shape_signature"][0])  # -1: a dynamic batch; else the batch the model was converted at
     state = {"batch": None}
 
-    def run(x: np.ndarray) -> np.ndarray:
-        x = nchw_to_nhwc(x)
+    def call(x: np.ndarray) -> np.ndarray:
         if state["batch"] != len(x):
             interp.resize_tensor_input(inp["index"], [len(x), *x.shape[1:]])
             interp.allocate_tensors()
@@ -276,7 +282,92 @@ def litert_runner(path: str | Path, target: Target, name: str = "litert") -> Run
         scale, zero = out["quantization"]
         return (y.astype(np.float32) - zero) * scale if scale else y
 
-    return Runner(name, "litert", run, path, {"input_dtype": np.dtype(inp["dtype"]).name})
+    def run(x: np.ndarray) -> np.ndarray:
+        x = nchw_to_nhwc(x)
+        return call(x) if planned < 1 else in_batches(call, x, planned, pad=True)
+
+    info = {"input_dtype": np.dtype(inp["dtype"]).name, "planned_batch": planned if planned > 0 else None}
+    return Runner(name, "litert", run, path, info)
+
+
+def executorch_pool(threads: int) -> int:
+    """Size ExecuTorch's thread pool (one per process, shared by every program) to `threads`, once: resizing it
+    later frees the pool the delegates of loaded programs hold, and a later call or clean-up crashes the process.
+    Call it before loading a program by hand; returns the size in force."""
+    from executorch.extension.pybindings import portable_lib
+
+    if not _EXECUTORCH_POOL:
+        if portable_lib._threadpool_get_thread_count() != threads:
+            portable_lib._unsafe_reset_threadpool(threads)
+        _EXECUTORCH_POOL.append(threads)
+    return _EXECUTORCH_POOL[0]
+
+
+def executorch_runner(path: str | Path, target: Target, name: str = "executorch") -> Runner:
+    """A .pte program in ExecuTorch's Python runtime (the same C++ runtime a phone app links), on
+    `target.threads` threads of its thread pool (sized once per process by `executorch_pool`;
+    `runner.info["threads"]` says what a program really runs on). Its input shape is planned at export: a batch
+    of another size runs in chunks of the planned batch, the last one padded (`runner.info["planned_batch"]`)."""
+    import torch
+    from executorch.runtime import Runtime
+
+    path = _require(Path(path))
+    threads = executorch_pool(target.threads)
+    if threads != target.threads:
+        warnings.warn(f"ExecuTorch's thread pool was sized to {threads} thread(s) in this process and cannot be "
+                      f"resized safely; {path.name} runs on those, not on the {target.threads} asked for.",
+                      stacklevel=2)
+    try:
+        program = Runtime.get().load_program(str(path))  # must outlive its methods: they point into it
+        method = program.load_method("forward")
+    except Exception as err:
+        raise ArtifactError(f"{path} is not a readable ExecuTorch program ({err}).") from err
+    planned = int(method.metadata.input_tensor_meta(0).sizes()[0])
+
+    def call(x: np.ndarray) -> np.ndarray:
+        return method.execute([torch.from_numpy(x)])[0].numpy().copy()
+
+    def run(x: np.ndarray) -> np.ndarray:
+        return in_batches(call, x, planned, pad=True)
+
+    return Runner(name, "executorch", run, path, {"planned_batch": planned, "threads": threads, "keep_alive": program})
+
+
+def coreml_runner(path: str | Path, target: Target, name: str = "coreml") -> Runner:
+    """An .mlpackage in Core ML, on the target's compute units. Core ML runs models only on macOS (and iOS):
+    elsewhere this raises ArtifactError saying so; coremltools still converts and inspects models there."""
+    import platform
+
+    import coremltools as ct
+
+    path = _require(Path(path))
+    if platform.system() != "Darwin":
+        raise ArtifactError(f"{path.name}: Core ML runs models only on macOS and iOS, not on {platform.system()}; "
+                            "inspect it with coremltools.models.MLModel(path).get_spec() instead.")
+    try:
+        model = ct.models.MLModel(str(path), compute_units=getattr(ct.ComputeUnit, target.device("coreml")))
+    except Exception as err:
+        raise ArtifactError(f"{path} is not a readable Core ML model ({err}).") from err
+    inp = model.get_spec().description.input[0].name
+
+    def call(x: np.ndarray) -> np.ndarray:
+        return np.asarray(next(iter(model.predict({inp: x}).values())), np.float32)
+
+    return Runner(name, "coreml", lambda x: in_batches(call, x, 1), path)
+
+
+def by_batch(runners: dict[int, Runner], name: str) -> Runner:
+    """One Runner over programs planned for different batch sizes ({batch: runner}): a call goes to the
+    program planned for its batch size, else to the one planned for the largest batch (in chunks)."""
+    if not runners:
+        raise ValueError("by_batch needs at least one runner")
+    largest = runners[max(runners)]
+
+    def run(x: np.ndarray) -> np.ndarray:
+        return runners.get(len(x), largest)(x)
+
+    first = runners[min(runners)]
+    return Runner(name, first.runtime, run, first.path, {"batches": sorted(runners)}, precision=first.precision)
 
 
 def _int_range(dtype) -> tuple[int, int]:
@@ -285,10 +376,11 @@ def _int_range(dtype) -> tuple[int, int]:
 
 
 def load(path: str | Path, target: Target, runtime: str | None = None, name: str | None = None, **opts) -> Runner:
-    """Pick the runner for an artifact by its kind (.pt2, .onnx, .keras, a SavedModel folder, .tflite), from the
-    runtimes that load it (labkit.core.registry); `runtime` picks another than the default (.onnx: "openvino")."""
+    """Pick the runner for an artifact by its kind (.pt2, .onnx, .keras, a SavedModel folder, .tflite, .pte,
+    .mlpackage), from the runtimes that load it (labkit.core.registry); `runtime` picks another than the default
+    (.onnx: "openvino")."""
     path = _require(Path(path))
-    kind = "savedmodel" if path.is_dir() else path.suffix
+    kind = path.suffix if path.suffix in registry.artifact_kinds() else "savedmodel" if path.is_dir() else path.suffix
     able = registry.loaders(kind)
     if not able:
         kinds = ", ".join(registry.artifact_kinds())

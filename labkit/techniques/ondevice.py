@@ -1,0 +1,86 @@
+"""On-device artifacts: ExecuTorch programs (.pte) lowered to the XNNPACK delegate and what the delegate took.
+
+An on-device program has its shapes planned at export, so the kit makes one program per batch size it
+measures (batch 1, the on-device case, and batch 64) and runs them as one Runner with `runtimes.by_batch`."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+
+def example(x: np.ndarray, batch: int):
+    """The first `batch` images as a fresh torch tensor. ExecuTorch derives each tensor's dim order from its
+    strides and refuses a stride of 0, which numpy may give a size-1 axis (the kit's cached images have it)."""
+    import torch
+
+    if not 1 <= batch <= len(x):
+        raise ValueError(f"batch must be between 1 and {len(x)} (the images given), got {batch}")
+    return torch.from_numpy(np.array(x[:batch], dtype=np.float32))
+
+
+def to_pte(program, path: str | Path) -> Path:
+    """Lower an ExportedProgram with the XNNPACK partitioner and write its .pte file; returns the path."""
+    from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
+    from executorch.exir import to_edge_transform_and_lower
+
+    path = Path(path)
+    edge = to_edge_transform_and_lower(program, partitioner=[XnnpackPartitioner()])
+    path.write_bytes(edge.to_executorch().buffer)
+    return path
+
+
+def delegation(edge):
+    """Per ATen op type of a lowered program: how often the delegate took it and how often it stayed
+    on ExecuTorch's portable kernels (a DataFrame, ops the delegate left out first)."""
+    from executorch.devtools.backend_debug import get_delegation_info
+
+    df = get_delegation_info(edge.exported_program().graph_module).get_operator_delegation_dataframe()
+    df = df[~df["op_type"].isin(["Total", "getitem", "sym_size"])]  # bookkeeping, not computation
+    df = df.rename(columns={"occurrences_in_delegated_graphs": "delegated",
+                            "occurrences_in_non_delegated_graphs": "not delegated"})
+    return df.sort_values(["not delegated", "op_type"], ascending=[False, True]).reset_index(drop=True)
+
+
+def mlprogram_ops(mlmodel) -> Counter:
+    """The operation types of a Core ML ML program (a coremltools MLModel), counted over all its functions."""
+    program = mlmodel.get_spec().mlProgram
+    return Counter(op.type for function in program.functions.values()
+                   for block in function.block_specializations.values() for op in block.operations)
+
+
+def program_runner(module, images: np.ndarray, batches, stem: str | Path, target, name: str):
+    """`module` exported and lowered to XNNPACK once per batch size in `batches` (files `<stem>_b<batch>.pte`,
+    example inputs from `images`), joined into one ExecuTorch Runner by `runtimes.by_batch`."""
+    import torch
+
+    from labkit.measure import runtimes
+
+    programs = {}
+    for b in batches:
+        ep = torch.export.export(module, (example(images, b),))
+        programs[b] = runtimes.executorch_runner(to_pte(ep, f"{stem}_b{b}.pte"), target)
+    return runtimes.by_batch(programs, name=name)
+
+
+def quantize_xnnpack(module, calib: np.ndarray, calib_batch: int = 64):
+    """pt2e int8 for XNNPACK: `module` captured with a dynamic batch, observers placed by `XNNPACKQuantizer`
+    (symmetric, per-channel weights), calibrated on `calib` (real training images), converted. The result
+    exports to a .pte like any module (`program_runner`)."""
+    import torch
+    from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (
+        XNNPACKQuantizer,
+        get_symmetric_quantization_config,
+    )
+    from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
+
+    from labkit.core.batches import in_batches, torch_fn
+
+    quantizer = XNNPACKQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=True))
+    batch = torch.export.Dim("batch", min=1, max=1024)
+    captured = torch.export.export(module, (example(calib, 2),), dynamic_shapes=({0: batch},)).module()
+    prepared = prepare_pt2e(captured, quantizer)
+    in_batches(torch_fn(prepared), calib, calib_batch)
+    return convert_pt2e(prepared)
