@@ -9,7 +9,9 @@ import pytest
 PERSONALITY = "avx2"
 
 
-@pytest.mark.parametrize("name", ["01", "03", "06"])
+# 01 (OpenVINO's precision, torch's kernels) and 03 (int8 and reduce_range) hold what depends on the instruction
+# set; the capstone reuses the same paths, so it is not run a second time (CI time).
+@pytest.mark.parametrize("name", ["01", "03"])
 def test_runs_to_the_end_as_an_avx2_cpu(smoke_run, name):
     _, df = smoke_run(name, PERSONALITY)
     assert not df.empty
