@@ -34,7 +34,7 @@ sync_api = pytest.importorskip(
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
-RUN_TIMEOUT_MS = 240_000  # one notebook in smoke, run cell by cell by the page
+RUN_TIMEOUT_MS = 600_000  # one notebook in smoke, run by the page (06 takes minutes on 2 busy cores)
 CHANGE_TIMEOUT_MS = 60_000  # an interaction may re-measure (00's target picker)
 # The settings a fresh JupyterLab would need changed for a test: every cell in the page (not windowed
 # away off screen), no news or update pop-ups over the notebook.
