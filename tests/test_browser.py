@@ -115,8 +115,9 @@ def browser():
 
 # ---------------------------------------------------------------- what the page shows (JavaScript)
 
-KERNEL_IDLE = """() => { const p = window.jupyterapp && window.jupyterapp.shell.currentWidget;
-  const k = p && p.sessionContext && p.sessionContext.session && p.sessionContext.session.kernel;
+# the notebook `path` is the current tab and its kernel is idle
+KERNEL_IDLE = """path => { const p = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+  const k = p && p.context && p.context.path === path && p.sessionContext.session && p.sessionContext.session.kernel;
   return !!k && k.status === 'idle'; }"""
 RUN_ALL = """() => { window.__labkitRun = 'running';
   window.jupyterapp.commands.execute('notebook:run-all-cells')
@@ -141,7 +142,8 @@ WIDGETS = f"""() => {{ const found = [];
       if (!('{WIDGET_MIME}' in outputs.get(i).data)) continue;
       const el = cell.outputArea.widgets[i].node;
       el.setAttribute('data-labkit-widget', '');
-      found.push({{rendered: !!el.querySelector('.jupyter-widgets') && !el.innerText.includes('Error displaying widget'),
+      // a view that failed says so; one whose model the kernel closed (a finished tqdm bar) is empty
+      found.push({{rendered: !!el.querySelector('.jupyter-widgets'), error: el.innerText.includes('Error displaying'),
                   loading: el.innerText.includes('Loading widget'), text: el.innerText.slice(0, 300)}});
     }}
   }}
@@ -177,15 +179,21 @@ def _interact(kind: str, control) -> str:
     return f"slider {key}"
 
 
+def _scatter_without_data(page) -> list:
+    """(figure index, trace) for each scatter trace in the page whose x or y is not an array."""
+    return [(i, t) for i, fig in enumerate(page.evaluate(TRACES)) for t in fig
+            if t["type"] == "scatter" and (t["x"] is None or t["y"] is None)]
+
+
 def _run_all(page, name: str) -> None:
-    page.wait_for_function(KERNEL_IDLE, timeout=120_000)
+    page.wait_for_function(KERNEL_IDLE, arg=name, timeout=120_000)
     page.evaluate(RUN_ALL)
     try:
         page.wait_for_function("() => window.__labkitRun !== 'running'", timeout=RUN_TIMEOUT_MS, polling=1000)
     except sync_api.TimeoutError:
         pytest.fail(f"{name} did not finish running within {RUN_TIMEOUT_MS / 1000:.0f} s in the browser")
     assert page.evaluate("window.__labkitRun") == "done", page.evaluate("window.__labkitRun")
-    page.wait_for_function(KERNEL_IDLE, timeout=60_000)
+    page.wait_for_function(KERNEL_IDLE, arg=name, timeout=60_000)
 
 
 @pytest.mark.parametrize("nb", WIDGET_NOTEBOOKS, ids=lambda p: p.stem)
@@ -195,8 +203,8 @@ def test_notebook_in_a_real_browser(nb, lab, browser, tmp_path):
     shots.mkdir(parents=True, exist_ok=True)
     page = browser.new_page(viewport={"width": 1400, "height": 1100})
     try:
-        page.goto(f"{url}/lab/tree/{nb.name}?token={token}")
-        _run_all(page, nb.stem)
+        page.goto(f"{url}/lab/tree/{nb.name}?reset&token={token}")  # reset: only this notebook open
+        _run_all(page, nb.name)
         try:
             page.wait_for_function(f"() => !({WIDGETS})().some(w => w.loading)", timeout=60_000, polling=500)
         except sync_api.TimeoutError:
@@ -205,13 +213,12 @@ def test_notebook_in_a_real_browser(nb, lab, browser, tmp_path):
 
         widgets = page.evaluate(WIDGETS)
         assert widgets, f"{nb.stem} uses lk.widgets but shows no widget"
-        broken = [w["text"] for w in widgets if not w["rendered"]]
+        broken = [w["text"] for w in widgets if w["error"]]
         assert not broken, f"{nb.stem}: {len(broken)} of {len(widgets)} widgets did not render: {broken}"
+        assert any(w["rendered"] for w in widgets), f"{nb.stem}: no widget rendered: {widgets}"
 
-        figures = page.evaluate(TRACES)
-        empty = [(i, t) for i, fig in enumerate(figures) for t in fig
-                 if t["type"] == "scatter" and (t["x"] is None or t["y"] is None)]
-        assert not empty, f"{nb.stem}: plotly scatter traces without x or y in the page (figure, trace): {empty}"
+        assert not (empty := _scatter_without_data(page)), f"{nb.stem}: plotly scatter traces without x or y " \
+            f"in the page (figure, trace): {empty}"
 
         controls = _controls(page)
         assert controls, f"{nb.stem} shows no dropdown or slider to change"
@@ -223,10 +230,10 @@ def test_notebook_in_a_real_browser(nb, lab, browser, tmp_path):
                                        timeout=CHANGE_TIMEOUT_MS, polling=250)
             except sync_api.TimeoutError:
                 pytest.fail(f"{nb.stem}: {done} changed nothing shown within {CHANGE_TIMEOUT_MS / 1000:.0f} s")
-            page.wait_for_function(KERNEL_IDLE, timeout=CHANGE_TIMEOUT_MS)
+            page.wait_for_function(KERNEL_IDLE, arg=nb.name, timeout=CHANGE_TIMEOUT_MS)
         assert not (errors := page.evaluate(ERRORS)), f"{nb.stem} shows errors after interactions:\n{errors}"
-        empty = [t for fig in page.evaluate(TRACES) for t in fig if t["x"] is None or t["y"] is None]
-        assert not empty, f"{nb.stem}: after the interactions, plotly traces without x or y: {empty}"
+        assert not (empty := _scatter_without_data(page)), f"{nb.stem}: after the interactions, plotly scatter " \
+            f"traces without x or y (figure, trace): {empty}"
     finally:
         if controls := _controls(page):
             controls[0][0].scroll_into_view_if_needed()
