@@ -149,7 +149,8 @@ WIDGETS = f"""() => {{ const found = [];
   }}
   return found; }}"""
 TRACES = """() => [...document.querySelectorAll('.js-plotly-plot')].map(gd => (gd.data || []).map(t => {
-  const n = a => (Array.isArray(a) || ArrayBuffer.isView(a)) ? a.length : null;
+  // an array, a typed array, or plotly's base64 typed-array spec ({dtype, bdata}, decoded when drawn)
+  const n = a => (Array.isArray(a) || ArrayBuffer.isView(a)) ? a.length : (a && a.bdata !== undefined ? -1 : null);
   return {name: t.name, type: t.type || 'scatter', x: n(t.x), y: n(t.y)}; }))"""
 # what a widget output shows: its text and, for each figure in it, the data and title as drawn
 SHOWN = """el => el.innerText + JSON.stringify([...el.querySelectorAll('.js-plotly-plot')].map(gd =>
