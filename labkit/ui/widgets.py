@@ -1,5 +1,10 @@
-"""The target picker: target, threads and batch size widgets that re-point the session and
-redraw a plotly figure in place. Headless runs display it and never wait on it."""
+"""The target picker and the budget picker: widgets that re-point the session or the choice of model and
+redraw a plotly figure. Headless runs display them and never wait on them.
+
+Their figures are plain `go.Figure`s updated in place and redrawn into an `Output` widget through
+JupyterLab's plotly renderer, not `go.FigureWidget`s: a FigureWidget's anywidget model loads a 5 MB module
+with a two-second limit and, in a busy browser, draws its traces without data (seen in Chromium: the budget
+picker's candidates had x and y undefined)."""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from collections.abc import Callable
 import ipywidgets as W
 import numpy as np
 import plotly.graph_objects as go
+import plotly.io as pio
 
 from labkit.core.cpu import cpu_count
 from labkit.core.session import Session
@@ -21,9 +27,15 @@ from labkit.techniques.pipeline import choose, fits
 Measure = Callable[[Target, int], dict[str, float]]
 
 
+def _draw(out: W.Output, figure: go.Figure) -> None:
+    """Show `figure` in `out`, replacing what was there."""
+    bundle = pio.renderers["plotly_mimetype"].to_mimebundle(figure.to_dict())
+    out.outputs = ({"output_type": "display_data", "data": bundle, "metadata": {}},)
+
+
 class TargetPicker:
     """Widgets bound to a Session: changing them updates `session.target` for the cells that follow
-    and, given `measure`, re-runs it and updates the bar chart in place."""
+    and, given `measure`, re-runs it and redraws the bar chart."""
 
     def __init__(self, session: Session, measure: Measure | None = None, batches=(1, 8, 64, 256), batch: int = 64):
         self.session = session
@@ -35,8 +47,9 @@ class TargetPicker:
         self.threads_w = W.IntSlider(value=session.target.threads, min=1, max=cpu_count(), description="threads")
         self.batch_w = W.Dropdown(options=list(batches), value=batch, description="batch")
         self.status = W.HTML()
-        self.figure = go.FigureWidget(layout=dict(title="median latency (ms)", height=320, yaxis_title="ms"))
+        self.figure = go.Figure(layout=dict(title="median latency (ms)", height=320, yaxis_title="ms"))
         self.figure.add_bar(x=[], y=[])
+        self.plot = W.Output()
         for w in (self.target_w, self.threads_w, self.batch_w):
             w.observe(self._changed, names="value")
         self.target_w.observe(self._target_changed, names="value")
@@ -72,9 +85,10 @@ class TargetPicker:
             self.figure.data[0].x = list(results)
             self.figure.data[0].y = list(results.values())
             self.figure.layout.title = f"median latency at batch {self.batch} on {t.name} (ms)"
+        _draw(self.plot, self.figure)
 
     def widget(self) -> W.Widget:
-        return W.VBox([W.HBox([self.target_w, self.threads_w, self.batch_w]), self.status, self.figure])
+        return W.VBox([W.HBox([self.target_w, self.threads_w, self.batch_w]), self.status, self.plot])
 
     def _ipython_display_(self) -> None:
         from IPython.display import display
@@ -84,7 +98,7 @@ class TargetPicker:
 
 class BudgetPicker:
     """Sliders for a latency budget, a size budget and an accuracy floor over a Pareto chart of the
-    candidates (a `go.FigureWidget`, updated in place): each change re-runs `choose` on the measured
+    candidates (a `go.Figure`, updated in place and redrawn): each change re-runs `choose` on the measured
     numbers, colours what fits, moves the budget lines and the star on the chosen model, and says why.
     Headless runs display it once with the starting budgets and never wait on it."""
 
@@ -98,10 +112,10 @@ class BudgetPicker:
             self.df = self.df.assign(label=self.df["variant"])
         lat, size, acc = (self.df[c].to_numpy(float) for c in ("latency_ms_p50", "size_bytes", "accuracy"))
         base = pareto_scatter(self.df, label="label", title="candidates at batch 64: accuracy vs median latency")
-        try:
-            self.figure = go.FigureWidget(base)  # updated in place by the sliders
-        except ImportError:  # plotly's FigureWidget needs anywidget; a plain figure still shows the start
-            self.figure = go.Figure(base)
+        self.figure = go.Figure(base)  # updated in place by the sliders
+        # names on hover, not printed: neighbouring candidates' labels overlap and the leftmost is cut off
+        self.figure.update_traces(mode="lines+markers", hoverinfo="text+x+y", selector=dict(name="Pareto front"))
+        self.plot = W.Output()
         self._xlo, self._xhi = float(lat.min()) / 1.5, float(lat.max()) * 1.5
         self._ylo, self._yhi = float(acc.min()) - 0.01, min(1.0, float(acc.max()) + 0.01)
         for name in ("latency budget", "accuracy floor"):
@@ -153,11 +167,12 @@ class BudgetPicker:
             floor_line.x, floor_line.y = [self._xlo, self._xhi], [floor, floor]
             self.figure.layout.title = (f"{int(ok['fits'].sum())} of {len(ok)} candidates fit: latency ≤ {lat:.3g} ms, "
                                         f"size ≤ {units.size(size)}, accuracy ≥ {floor:.1%}")
+        _draw(self.plot, self.figure)
         head = "no model fits" if self.chosen is None else f"ship: {self.chosen['label']}"
         self.why.value = f"<b>{html.escape(head)}</b><br>{html.escape(reason)}"
 
     def widget(self):
-        return W.VBox([W.HBox([self.latency, self.size_kb, self.floor]), self.why, self.figure])
+        return W.VBox([W.HBox([self.latency, self.size_kb, self.floor]), self.why, self.plot])
 
     def _ipython_display_(self) -> None:
         from IPython.display import display
