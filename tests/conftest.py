@@ -1,5 +1,7 @@
 """Shared fixtures: each notebook is executed once per session, in the smoke profile, in a fresh
-kernel, into its own run folder; tests then assert on that run's ledger."""
+kernel, into its own run folder; tests then assert on that run's ledger. Tests under tests/notebooks/ run
+notebooks (or grading, a browser, mutated kernels) and carry the `notebook` marker; tests/unit/ runs in about
+a minute: `pytest tests/unit` or `pytest -m "not notebook"`."""
 
 from __future__ import annotations
 
@@ -9,6 +11,12 @@ from pathlib import Path
 import pytest
 
 from labkit.core import ledger, notebooks
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "notebooks" in item.path.parent.parts[-1:]:
+            item.add_marker(pytest.mark.notebook)
 
 
 @pytest.fixture(scope="session")

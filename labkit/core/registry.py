@@ -15,7 +15,7 @@ Adding a runtime:
 3. If it has more than one device (GPUs, execution providers), write a probe in labkit/core/probes.py that
    returns its `Backend` rows and name it in `probe`; without one, discover() shows a single "CPU" row.
 4. Pin each of its distributions in pyproject.toml and in environment.yml's pip section
-   (tests/test_registry.py and tests/test_packaging.py check both).
+   (tests/unit/test_registry.py and tests/unit/test_packaging.py check both).
 """
 
 from __future__ import annotations

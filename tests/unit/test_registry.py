@@ -15,7 +15,7 @@ from labkit.cli import doctor
 from labkit.core import ledger, registry, sysinfo, targets
 from labkit.measure import runtimes
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 FAKE = registry.Runtime("fakert", "json", ("pytest",), {".fake": f"{__name__}:fake_runner"}, aliases=("fakert-fast",))
 MISSING = registry.Runtime("ghost", "labkit_no_such_module", ("ghost-runtime",))
 

@@ -1,6 +1,6 @@
-"""Deliberately broken changes for tests/test_mutations.py: a kernel started with this folder on PYTHONPATH and
-LABKIT_MUTATION=<name> runs its notebook with one realistic bug planted in a library the notebook calls. The kit
-must notice: the notebook's acceptance cell fails and `labkit verify` names the broken promise."""
+"""Deliberately broken changes for tests/notebooks/test_mutations.py: a kernel started with this folder on
+PYTHONPATH and LABKIT_MUTATION=<name> runs its notebook with one realistic bug planted in a library the notebook
+calls. The kit must notice: the notebook fails and `labkit verify` names the broken promise."""
 
 import os
 

@@ -1,6 +1,6 @@
 """The layout ARCHITECTURE.md describes holds: layers import only downwards, every public function or class is
 used by a notebook, another module or the command line (a test alone does not keep code alive), and the README's
-exercise table is generated (tests/test_exercises.py)."""
+exercise table is generated (tests/unit/test_exercises_units.py)."""
 
 from __future__ import annotations
 

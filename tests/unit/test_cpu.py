@@ -36,7 +36,6 @@ machdep.cpu.features: FPU VME SSE SSE2 SSE4.1 SSE4.2 AVX1.0 FMA
 machdep.cpu.leaf7_features: RDWRFSGS BMI1 AVX2 SMEP BMI2 ERMS
 """
 
-
 def view(text: str, machine: str, parse=cpu.parse_proc_cpuinfo, forced=None) -> dict:
     model, flags = parse(text)
     return cpu.describe(model, flags, machine, forced)

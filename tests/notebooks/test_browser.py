@@ -156,7 +156,6 @@ TRACES = """() => [...document.querySelectorAll('.js-plotly-plot')].map(gd => (g
 SHOWN = """el => el.innerText + JSON.stringify([...el.querySelectorAll('.js-plotly-plot')].map(gd =>
   [(gd.data || []).map(t => [t.x, t.y, t.marker && t.marker.color, t.text]), gd.layout && gd.layout.title]))"""
 
-
 def _controls(page):
     """Every dropdown and slider inside a widget output, each with the output that holds it."""
     found = []

@@ -1,5 +1,5 @@
 """Checks that can fail: a deliberately broken change makes the notebook's acceptance cell fail and
-`labkit verify` name the promise it broke. Each mutation (tests/mutants/sitecustomize.py) plants one realistic
+`labkit verify` name the promise it broke. Each mutation (tests/notebooks/mutants/sitecustomize.py) plants one realistic
 bug in a library the notebook calls, in the kernel only, and runs the notebook in smoke."""
 
 from __future__ import annotations

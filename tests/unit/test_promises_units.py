@@ -1,6 +1,5 @@
-"""Every promise a notebook makes (labkit/measure/acceptance.py) holds in the smoke run at its smoke threshold,
-and the bars themselves judge correctly: a bar fails below its threshold, a missing row fails with what is
-missing, and a smoke-only gap (timings, short training) is left to class with its reason."""
+"""The bars of labkit/measure/acceptance.py judge correctly: a bar fails below its threshold, a missing row fails
+with what is missing, saturation is excused only where the CPU explains it, every bar names its reason."""
 
 from __future__ import annotations
 
@@ -9,17 +8,6 @@ import pytest
 
 from labkit.core import notebooks
 from labkit.measure import acceptance
-
-
-@pytest.mark.parametrize("number", [p.name[:2] for p in notebooks.all_notebooks()])
-def test_the_smoke_run_keeps_its_promises(number, smoke_run):
-    out, rows = smoke_run(number)
-    name = next((out / "notebooks").glob(f"{number}_*.ipynb")).stem
-    verdicts = acceptance.evaluate(name, rows, "smoke")
-    assert verdicts, f"{name} promises nothing: add its bars to labkit/measure/acceptance.py"
-    failed = [f"{v.bar.name}: {acceptance.frame([v]).iloc[0].to_dict()}" for v in verdicts if v.passed is False]
-    assert not failed, "\n".join(failed)
-    assert any(v.passed for v in verdicts)
 
 
 def _ort_rows(int8_bytes: int, int8_acc: float, agree: float) -> pd.DataFrame:
