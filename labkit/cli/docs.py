@@ -40,10 +40,11 @@ def with_section(text: str, name: str, body: str) -> str:
 
 
 def reference_minutes(reference: Path = REFERENCE) -> tuple[dict[str, float], str]:
-    """Minutes per notebook in the reference run (rounded to half a minute, at least half), and the CPU it ran on."""
+    """Minutes per notebook in the reference run (rounded to half a minute, at least half), and the CPU it ran on
+    ("2-core AMD EPYC")."""
     summary = json.loads((reference / "summary.json").read_text())
     minutes = {name: max(0.5, round(r["seconds"] / 30) / 2) for name, r in summary["notebooks"].items()}
-    return minutes, summary["env"]["cpu"]
+    return minutes, f"{summary['env']['cores']}-core {summary['env']['cpu']}"
 
 
 def _minutes_text(m: float) -> str:
@@ -63,7 +64,7 @@ def with_minutes(text: str, minutes: dict[str, float]) -> str:
 
 def time_line(name: str, minutes: dict[str, float], cpu: str) -> str:
     return (f"**Time**: about {_minutes_text(minutes[name])} in `class` (measured in the kit's reference run on a "
-            f"2-core {cpu}; your machine prints its own in `labkit run`'s summary); `smoke` is a quick check for CI.")
+            f"{cpu}; your machine prints its own in `labkit run`'s summary); `smoke` is a quick check for CI.")
 
 
 def _lines(text: str) -> list[str]:
