@@ -16,10 +16,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # The layers, bottom up (ARCHITECTURE.md): each module imports only from its own layer and those below.
 LAYERS = {
     "core": ("paths", "profiles", "cpu", "probes", "registry", "targets", "data", "models", "train", "session",
-             "ledger", "sysinfo", "teacher", "notebooks", "batches"),
+             "ledger", "sysinfo", "teacher", "notebooks", "batches", "text", "lm", "lm_train"),
     "measure": ("bench", "parity", "checks", "sizes", "runtimes", "profiler", "pareto", "plots", "report"),
-    "techniques": ("export", "convert", "keras_twin", "quant_math", "quantize", "prune", "distill", "pipeline"),
-    "ui": ("widgets",),
+    "techniques": ("export", "convert", "keras_twin", "quant_math", "quantize", "prune", "distill", "pipeline",
+                   "language_model", "generation"),
+    "ui": ("widgets", "playground"),
     "classroom": ("checking", "exercises", "release", "grade"),
 }
 # `lk.<name>` -> the module's place in the tree
