@@ -89,8 +89,9 @@ def encode(tokenizer, text: str) -> torch.Tensor:
 def loss_per_char(logits_fn, ids: torch.Tensor, n_chars: int, context: int = 256, max_windows: int | None = None,
                   progress: str | None = None) -> float:
     """Held-out loss in nats per character: the summed next-token loss over non-overlapping windows of `context`
-    tokens (`logits_fn` maps (1, tokens) ids to logits), divided by the characters those tokens cover (`n_chars` for all of `ids`, prorated when
-    `max_windows` evaluates only the first windows). Per character, tokenizers of any vocabulary compare."""
+    tokens (`logits_fn` maps (1, tokens) ids to logits), divided by the characters those tokens cover (`n_chars`
+    for all of `ids`; prorated by tokens when `max_windows` evaluates only the first windows). Per character,
+    tokenizers of any vocabulary compare."""
     windows = ids[: (len(ids) - 1) // context * context + 1]
     starts = list(range(0, len(windows) - 1, context))[:max_windows]
     total, count = 0.0, 0

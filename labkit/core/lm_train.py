@@ -67,7 +67,8 @@ def train_lm(out_dir: Path, steps: int = RECIPE["steps"], seed: int = RECIPE["se
     train_seconds = time.time() - t0
     model = model.half().float().eval()  # evaluate exactly the weights that are stored
     test_ids = lm.encode(tokenizer, test_text)
-    held_out = lm.loss_per_char(lambda x: model(input_ids=x).logits, test_ids, len(test_text), r["context"], progress="held-out")
+    held_out = lm.loss_per_char(lambda x: model(input_ids=x).logits, test_ids, len(test_text), r["context"],
+                                progress="held-out")
     out_dir.mkdir(parents=True, exist_ok=True)
     model.half().save_pretrained(out_dir, safe_serialization=True)
     (out_dir / "generation_config.json").unlink(missing_ok=True)

@@ -31,14 +31,14 @@ class TorchLM:
     def prefill(self, ids: np.ndarray):
         ids = torch.as_tensor(ids)
         out = self.model(input_ids=ids, use_cache=self.use_cache)
-        return out.logits[:, -1].float().numpy(), (out.past_key_values if self.use_cache else ids)
+        return out.logits[:, -1].float().numpy(), (out.cache if self.use_cache else ids)
 
     @torch.inference_mode()
     def step(self, tokens: np.ndarray, state):
         new = torch.as_tensor(tokens)[:, None]
         if self.use_cache:
-            out = self.model(input_ids=new, past_key_values=state, use_cache=True)
-            return out.logits[:, -1].float().numpy(), out.past_key_values
+            out = self.model(input_ids=new, cache=state, use_cache=True)
+            return out.logits[:, -1].float().numpy(), out.cache
         ids = torch.cat([state, new], dim=1)
         return self.model(input_ids=ids, use_cache=False).logits[:, -1].float().numpy(), ids
 

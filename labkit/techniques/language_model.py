@@ -4,6 +4,7 @@ that gives `torch.onnx.export` the KV cache as plain inputs and outputs."""
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -96,6 +97,31 @@ def weight_only(model, scheme):
     return with_quantized_weights(model, scheme)
 
 
+def pad_mlp(model, multiple: int):
+    """A copy of a Llama-style model whose MLP width is rounded up to a multiple of `multiple` with zero weights:
+    the padded gate and up rows give silu(0) * 0 = 0, which the padded columns of down_proj multiply, so the
+    outputs are unchanged. Group-wise quantizers need the input width of every Linear divisible by the group."""
+    twin = copy.deepcopy(model).eval()
+    width = twin.config.intermediate_size
+    padded = -(-width // multiple) * multiple
+    if padded == width:
+        return twin
+    with torch.no_grad():
+        for layer in twin.model.layers:
+            mlp = layer.mlp
+            for name in ("gate_proj", "up_proj"):
+                old = getattr(mlp, name)
+                new = torch.nn.Linear(old.in_features, padded, bias=False)
+                new.weight.copy_(torch.cat([old.weight, old.weight.new_zeros(padded - width, old.in_features)]))
+                setattr(mlp, name, new)
+            old = mlp.down_proj
+            new = torch.nn.Linear(padded, old.out_features, bias=False)
+            new.weight.copy_(torch.cat([old.weight, old.weight.new_zeros(old.out_features, padded - width)], dim=1))
+            mlp.down_proj = new
+    twin.config.intermediate_size = padded
+    return twin
+
+
 def weight_only_bytes(params: int, bits: int, group: int | None = None, scale_bytes: int = 2) -> float:
     """Bytes of `params` weights stored at `bits` bits plus one scale of `scale_bytes` per `group` weights
     (per row when `group` is None, which costs almost nothing)."""
@@ -122,8 +148,8 @@ class KVCacheLM(torch.nn.Module):
         cache = DynamicCache()
         for i in range(self.layers):
             cache.update(past[2 * i], past[2 * i + 1], i)
-        out = self.model(input_ids=input_ids, past_key_values=cache, use_cache=True)
-        present = [t for layer in out.past_key_values.layers for t in (layer.keys, layer.values)]
+        out = self.model(input_ids=input_ids, cache=cache, use_cache=True)
+        present = [t for layer in out.cache.layers for t in (layer.keys, layer.values)]
         return (out.logits, *present)
 
 
