@@ -118,7 +118,7 @@ def test_unknown_exercise():
     assert set(STATUSES) >= {"passed", "failed", "not implemented", "error", "missing"}
 
 
-@pytest.mark.parametrize("number", ["01", "02", "03", "04", "05", "06"])
+@pytest.mark.parametrize("number", ["01", "02", "03", "04", "05", "06", "07"])
 def test_solution_notebook_passes_all_its_checks(number, smoke_run):
     expected = [ex.id for ex in exercises.of_notebook(number)]
     assert exercises.checked_in(notebooks.find_notebook(number)) == expected, "a check cell is missing"
@@ -130,7 +130,7 @@ def test_solution_notebook_passes_all_its_checks(number, smoke_run):
         assert records[ex_id]["cases_passed"] == records[ex_id]["cases_total"] >= 3
 
 
-@pytest.mark.parametrize("number", ["01", "02", "03", "04", "05", "06"])
+@pytest.mark.parametrize("number", ["01", "02", "03", "04", "05", "06", "07"])
 def test_student_notebook_runs_to_the_end_unsolved(number, tmp_path):
     student = next(release.STUDENT_DIR.glob(f"{number}_*.ipynb"))
     expected = [ex.id for ex in exercises.of_notebook(number)]
