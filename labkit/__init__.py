@@ -27,12 +27,12 @@ warnings.formatwarning = _one_line_for_the_kits_warnings
 # The layers, bottom up (ARCHITECTURE.md): each module imports only from its own layer and those below.
 LAYERS = {
     "core": ("paths", "profiles", "cpu", "probes", "registry", "targets", "data", "models", "train", "session",
-             "ledger", "sysinfo", "teacher", "notebooks", "batches"),
+             "ledger", "sysinfo", "teacher", "notebooks", "batches", "text", "lm", "lm_train"),
     "measure": ("bench", "parity", "checks", "sizes", "runtimes", "profiler", "pareto", "plots", "acceptance",
                 "units", "results", "report", "markdown_report"),
     "techniques": ("export", "convert", "keras_twin", "quant_math", "quantize", "prune", "distill", "pipeline",
-                   "ondevice"),
-    "ui": ("widgets",),
+                   "ondevice", "language_model", "generation"),
+    "ui": ("widgets", "playground"),
     "classroom": ("checking", "calls", "wire", "extract", "sandbox", "sandbox_child", "exercises", "release", "grade",
                   "classbench"),
 }

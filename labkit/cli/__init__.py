@@ -75,11 +75,19 @@ def _doctor(args) -> int:
 def _train(args) -> int:
     import torch
 
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.model == "lm":
+        from labkit.core.lm import model_dir
+        from labkit.core.lm_train import RECIPE, train_lm
+
+        manifest = train_lm(Path(args.out) if args.out else model_dir(), args.steps or RECIPE["steps"], args.seed,
+                            args.force)
+        print(f"held-out loss {manifest['held_out_loss_per_char']:.4f} nats/char in {manifest['train_seconds']} s")
+        return 0
     from labkit.core.models import weights_dir
     from labkit.core.teacher import train_teacher
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
     manifest = train_teacher(Path(args.out) if args.out else weights_dir(), args.epochs, args.seed, args.force)
     print(f"test accuracy {manifest['test_accuracy']:.2%} in {manifest['train_seconds']} s")
     return 0
@@ -149,11 +157,13 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("doctor", help="check versions, CPU flags, targets, data and the kernel")
     p.set_defaults(fn=_doctor)
     p = sub.add_parser("train", help="reproduce shipped weights")
-    p.add_argument("model", choices=["teacher"])
-    p.add_argument("--epochs", type=int, default=8)
+    p.add_argument("model", choices=["teacher", "lm"])
+    p.add_argument("--epochs", type=int, default=8, help="teacher: passes over the training set")
+    p.add_argument("--steps", type=int, default=None, help="lm: optimiser steps (default: the shipped recipe's)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=None)
-    p.add_argument("--out", help="folder for teacher.pt and teacher.json (default: data/weights)")
+    p.add_argument("--out", help="folder for the weights and their manifest (default: data/weights for the teacher, "
+                                  "data/weights/shakespeare-lm for lm)")
     p.add_argument("--force", action="store_true", help="replace existing weights")
     p.set_defaults(fn=_train)
     p = sub.add_parser("release", help="write the student edition (solutions replaced by stubs)")

@@ -18,7 +18,8 @@ FIELDS = (
     "size_bytes", "params", "macs", "sparsity", "latency_ms_p50", "latency_ms_p90", "throughput_sps",
     "parity_max_abs", "parity_top1", "reference", "profile", "seed", "env",
 )
-TECHNIQUES = {"baseline", "export", "conversion", "quantization", "pruning", "distillation", "pipeline"}
+TECHNIQUES = {"baseline", "export", "conversion", "quantization", "pruning", "distillation", "pipeline",
+              "language-model"}
 PRECISIONS = {"fp32", "fp16", "bf16", "int8", "int4", "mixed", None}
 
 
@@ -31,10 +32,12 @@ def json_safe(value):
     return value
 
 
-def make_row(context: dict, variant: str, technique: str, runtime: str | None = None,
+def make_row(context: dict, variant: str, technique: str, /, runtime: str | None = None,
              precision: str | None = "fp32", batch: int | None = None, accuracy: float | None = None,
              latency: LatencyStats | None = None, parity: ParityCard | None = None, **fields) -> dict:
-    """A validated ledger row: `context` (notebook, target, profile, seed, env) plus the measurement."""
+    """A validated ledger row: `context` (notebook, target, profile, seed, env) plus the measurement. The first
+    three are positional-only, so that a measurement may carry a field named `context` (a language model's
+    context length in tokens)."""
     if technique not in TECHNIQUES:
         raise ValueError(f"technique must be one of {sorted(TECHNIQUES)}, not {technique!r}")
     if runtime is not None and runtime not in registry.ledger_names():

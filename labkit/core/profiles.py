@@ -65,6 +65,14 @@ KNOBS: dict[str, dict[str, dict[str, object]]] = {
         "kd_epochs": {"smoke": 4.0, "class": 6.0, "full": 12.0},  # distilling the student
         "ft_epochs": {"smoke": 1.0, "class": 2.0, "full": 4.0},  # distillation fine-tune after pruning
     },
+    "07_language_model": {
+        "eval_windows": {"smoke": 4, "class": 24, "full": None},  # held-out windows of 256 tokens (None: all)
+        "new_tokens": {"smoke": 8, "class": 32, "full": 64},  # decode steps per speed measurement
+        "repeats": {"smoke": 1, "class": 3, "full": 5},  # generations per speed measurement (median)
+        "grow": {"smoke": 48, "class": 240, "full": 480},  # new tokens in the cache / no-cache growth curve
+        "batches": {"smoke": [1, 4], "class": [1, 4, 16], "full": [1, 2, 4, 8, 16, 32]},
+        "group_sizes": {"smoke": [32], "class": [32, 64, 128], "full": [32, 64, 128]},  # by-hand int4 groups
+    },
 }
 
 

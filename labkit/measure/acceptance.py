@@ -374,6 +374,36 @@ def _capstone_int8_agreement(rows):
     return Measured(low["parity_top1"], f"lowest: {low['variant']}, {_n(low)}")
 
 
+LM_FP32, LM_ORT = "torch fp32", "ORT fp32"
+
+
+def _lm_greedy(rows):
+    r = _pick(rows, LM_ORT)
+    return Measured(r["greedy_identical"], "new tokens identical to PyTorch's, of 64")
+
+
+def _ppl_ratio(variant: str):
+    def measure(rows):
+        q, f = _pick(rows, variant), _pick(rows, LM_FP32)
+        return Measured(q["perplexity"] / f["perplexity"], f"{q['perplexity']:.4f} / {f['perplexity']:.4f}")
+    return measure
+
+
+def _lm_int4_size(rows):
+    return _size_ratio(_pick(rows, "ORT int4 MatMulNBits g32"), _pick(rows, LM_ORT))
+
+
+def _lm_kv_speedup(rows):
+    r = _pick(rows, LM_FP32)
+    return Measured(r["kv_cache_speedup"], f"decode at {int(r['context'])} tokens of context"
+                    if r.get("context") == r.get("context") and r.get("context") is not None else "")
+
+
+def _lm_shipped_loss(rows):
+    r = _pick(rows, LM_FP32)
+    return Measured(r["manifest_loss_per_char"], "the shipped weights on every held-out character (their manifest)")
+
+
 SMALL = "the smoke profile evaluates a few hundred images"
 TIMING = "a few timing rounds on a busy CI machine cannot judge a speed ratio"
 SHORT_TRAINING = "the smoke profile trains for a fraction of an epoch on a small subset"
@@ -440,6 +470,20 @@ BARS: list[Bar] = [
     Bar("06_capstone", "06.int8_agreement", "int8 stage's top-1 agreement with its fp32 model >= {t:.0%}",
         _capstone_int8_agreement, False, 0.99, 0.97,
         SHORT_TRAINING + ": its small logit margins flip more often, on 200 images", "%"),
+]
+LM = "07_language_model"
+BARS += [
+    Bar(LM, "07.greedy", "ONNX Runtime fp32 greedy tokens identical to PyTorch's >= {t:g} of 64", _lm_greedy, False,
+        64, 64),
+    Bar(LM, "07.int8_perplexity", "torchao int8 weight-only perplexity <= {t:g}x fp32",
+        _ppl_ratio("torchao int8 weight-only"), True, 1.03, 1.03, unit="x"),
+    Bar(LM, "07.int4_perplexity", "ONNX Runtime int4 (group 32) perplexity <= {t:g}x fp32",
+        _ppl_ratio("ORT int4 MatMulNBits g32"), True, 1.10, 1.10, unit="x"),
+    Bar(LM, "07.int4_size", "int4 ONNX file <= {t:g}x the fp32 file", _lm_int4_size, True, 0.35, 0.35, unit="x"),
+    Bar(LM, "07.kv_cache", "decode with the KV cache >= {t:g}x faster than without", _lm_kv_speedup, False, 3.0,
+        None, "smoke decodes too few tokens to time", "x"),
+    Bar(LM, "07.loss", "the shipped model's held-out loss <= {t:g} nats per character", _lm_shipped_loss, True, 1.70,
+        1.70),
 ]
 BARS_BY_NAME = {b.name: b for b in BARS}
 

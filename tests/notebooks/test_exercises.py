@@ -41,7 +41,7 @@ def _checked_in(notebook: str | Path) -> list[str]:
     return [ex for ex in exercises.EXERCISES if any(_check_pattern(ex).search(src) for src in code)]
 
 
-@pytest.mark.parametrize("number", ["01", "02", "03", "04", "05", "06"])
+@pytest.mark.parametrize("number", ["01", "02", "03", "04", "05", "06", "07"])
 def test_solution_notebook_passes_all_its_checks(number, smoke_run):
     expected = [ex.id for ex in exercises.of_notebook(number)]
     assert _checked_in(notebooks.find_notebook(number)) == expected, "a check cell is missing"
@@ -53,7 +53,7 @@ def test_solution_notebook_passes_all_its_checks(number, smoke_run):
         assert records[ex_id]["cases_passed"] == records[ex_id]["cases_total"] >= 3
 
 
-@pytest.mark.parametrize("number", ["01", "02", "03", "04", "05", "06"])
+@pytest.mark.parametrize("number", ["01", "02", "03", "04", "05", "06", "07"])
 def test_student_notebook_runs_to_the_end_unsolved(number, tmp_path):
     student = next(release.STUDENT_DIR.glob(f"{number}_*.ipynb"))
     expected = [ex.id for ex in exercises.of_notebook(number)]

@@ -46,8 +46,8 @@ def test_reference_passes_and_each_mistake_gets_its_hint(exercise_id):
         assert "expected" in result.message or "raised" in result.message
 
 
-def test_every_notebook_from_01_to_06_has_an_exercise():
-    assert sorted({ex.notebook for ex in exercises.EXERCISES.values()}) == ["01", "02", "03", "04", "05", "06"]
+def test_every_notebook_from_01_to_07_has_an_exercise():
+    assert sorted({ex.notebook for ex in exercises.EXERCISES.values()}) == ["01", "02", "03", "04", "05", "06", "07"]
     assert IDS == sorted(IDS, key=lambda ex_id: ex_id[:2]), "the registry keeps the notebooks' order"
 
 

@@ -1,4 +1,4 @@
-"""The exercises of notebooks 01-06, one module per notebook (`nb01` ... `nb06`): each declares its
+"""The exercises of notebooks 01-07, one module per notebook (`nb01` ... `nb07`): each declares its
 exercises (reference, fixed cases, known mistakes) in its list `EXERCISES`, and this registry gathers them
 in notebook order. In a notebook:
 
@@ -18,23 +18,26 @@ from collections.abc import Callable
 from pathlib import Path
 
 from labkit.classroom.checking import Exercise, Result, run_check
-from labkit.classroom.exercises import nb01, nb02, nb03, nb04, nb05, nb06
+from labkit.classroom.exercises import nb01, nb02, nb03, nb04, nb05, nb06, nb07
 from labkit.classroom.exercises.nb01 import parity_check
 from labkit.classroom.exercises.nb02 import conv_kernel_to_keras, dense_after_flatten_to_keras
 from labkit.classroom.exercises.nb03 import fake_quant_per_channel
 from labkit.classroom.exercises.nb04 import global_magnitude_masks
 from labkit.classroom.exercises.nb05 import distillation_loss
 from labkit.classroom.exercises.nb06 import choose_within_budgets, pareto_front
+from labkit.classroom.exercises.nb07 import int4_groupwise, kv_cache_bytes
 from labkit.core.paths import env_path
 
 __all__ = ["EXERCISES", "RECORDS", "check", "get", "of_notebook",
            "readme_table", "reference", "use",
            # the references, under the names the learner's functions have (lk.exercises.parity_check)
            "parity_check", "conv_kernel_to_keras", "dense_after_flatten_to_keras", "fake_quant_per_channel",
-           "global_magnitude_masks", "distillation_loss", "pareto_front", "choose_within_budgets"]
+           "global_magnitude_masks", "distillation_loss", "pareto_front", "choose_within_budgets", "kv_cache_bytes",
+           "int4_groupwise"]
 
 RECORDS = "exercises.jsonl"
-EXERCISES: dict[str, Exercise] = {ex.id: ex for nb in (nb01, nb02, nb03, nb04, nb05, nb06) for ex in nb.EXERCISES}
+EXERCISES: dict[str, Exercise] = {ex.id: ex for nb in (nb01, nb02, nb03, nb04, nb05, nb06, nb07)
+                                   for ex in nb.EXERCISES}
 
 _CHECKED: dict[str, tuple[Callable, Result]] = {}  # the last check of each exercise in this kernel
 

@@ -1,0 +1,72 @@
+"""Notebook 07 (a language model on a laptop): the smoke run's ledger, the shipped model against its manifest,
+and unit tests of the memory arithmetic, the generation loop and the text data."""
+
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from labkit.core.ledger import PRECISIONS
+
+FP32, ORT_FP32 = "torch fp32", "ORT fp32"
+
+
+ORT_INT4, AO_INT8, AO_INT4 = "ORT int4 MatMulNBits g32", "torchao int8 weight-only", "torchao int4 weight-only g32"
+
+
+LM_KEYS = ("perplexity", "prefill_tokens_per_s", "decode_tokens_per_s", "context")
+
+
+@pytest.fixture(scope="module")
+def rows(smoke_run):
+    _, df = smoke_run("07")
+    return df
+
+
+def first(df, variant):
+    hit = df[df["variant"] == variant]
+    assert len(hit), f"no ledger row for {variant!r}; rows: {sorted(df['variant'])}"
+    return hit.iloc[0]
+
+
+def test_rows_carry_the_language_model_keys(rows):
+    for variant in (FP32, ORT_FP32, ORT_INT4, AO_INT8, AO_INT4):
+        row = first(rows, variant)
+        assert row["technique"] == "language-model" and row["precision"] in PRECISIONS
+        for key in LM_KEYS:
+            assert row[key] is not None and row[key] > 0, (variant, key)
+        assert row["context"] == 256 and row["batch"] == 1
+    assert first(rows, ORT_INT4)["precision"] == "int4" and first(rows, AO_INT8)["precision"] == "int8"
+
+
+def test_onnx_runtime_greedy_parity(rows):
+    row = first(rows, ORT_FP32)
+    assert row["greedy_identical"] == 64  # 64 new greedy tokens, identical to PyTorch
+    assert row["parity_passed"] and row["parity_max_abs"] <= 1e-4  # the fp32 tolerance of lk.parity
+
+
+def test_int4_file_at_most_035_of_fp32(rows):
+    assert first(rows, ORT_INT4)["size_bytes"] <= 0.35 * first(rows, ORT_FP32)["size_bytes"]
+
+
+def test_weight_only_perplexity_ratios(rows):
+    # Held to the issue's bars at smoke scale: the ratios are taken on the same held-out windows for every
+    # variant, so fewer windows add noise to each perplexity but little to their ratio.
+    fp32 = first(rows, FP32)["perplexity"]
+    assert first(rows, AO_INT8)["perplexity"] <= 1.03 * fp32
+    assert first(rows, ORT_INT4)["perplexity"] <= 1.10 * fp32
+    assert first(rows, AO_INT4)["perplexity"] <= 1.10 * fp32
+    assert abs(first(rows, ORT_FP32)["perplexity"] / fp32 - 1) < 1e-3  # the same model, exported
+
+
+def test_kv_cache_speedup_is_recorded(rows):
+    # a benchmark (the >= 3x bar is the acceptance cell's, in class): here only that it was measured
+    speedup = first(rows, FP32)["kv_cache_speedup"]
+    assert speedup is not None and math.isfinite(speedup) and speedup > 0
+
+
+def test_openvino_ran_in_fp32_with_parity(rows):
+    row = first(rows, "OpenVINO fp32")
+    assert row["precision"] == "fp32" and row["parity_passed"] and row["greedy_identical"] == 64
