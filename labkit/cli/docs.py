@@ -18,7 +18,7 @@ from labkit.measure import acceptance
 README = REPO_DIR / "README.md"
 REFERENCE = REPO_DIR / "docs" / "reference"
 SECTIONS = {"exercises": exercises.readme_table, "promises": acceptance.readme_table}
-TIME_PARAGRAPH = re.compile(r"^(?:\*\*Time\*\*|Time)\b[^\n]*(?:\n(?!\n)[^\n]*)*", re.M)
+TIME_PARAGRAPH = re.compile(r"^(?:\*\*Time\*\*|Time\b)[^\n]*(?:\n(?!\n)[^\n]*)*", re.M)
 CONTENTS = "contents"  # the id of the generated map cell
 
 
