@@ -16,13 +16,29 @@ ALLOWED = [
      "the kit's own load check (labkit.measure.bench) warns that timings are noisy; CI machines are busy"),
     (r"onnxconverter_common/float16\.py:\d+: UserWarning: the float32 number .* will be truncated to", {"03"},
      "03 converts to fp16 on purpose and measures what the truncation of tiny weights costs"),
-    (r"<enum 'KernelPreference'> is an Enum subclass and is now natively supported by torch\.compile", {"03"},
-     "torchao 0.18 registers one of its Enums with torch 2.13's pytree, which deprecates that; harmless until "
-     "torchao is updated (its next pin)"),
+    (r"<enum '\w+'> is an Enum subclass and is now natively supported by torch\.compile",
+     {"01", "02", "03", "06", "07"},
+     "torchao 0.18 registers its Enums with torch 2.13's pytree, which deprecates that; harmless until torchao is "
+     "updated (its next pin)"),
+    (r"^(WARNING:torchao:)?Failed to load .*/torchao/_C_\w+.*\.so: Could not load this library", {"01", "02", "06"},
+     "torchao's optional CUDA and MX kernels are not in the CPU build; ExecuTorch's XNNPACK quantizer imports torchao"),
+    (r"Detected no triton, on systems without Triton certain kernels will not work", {"01", "02", "06", "07"},
+     "torchao notes that Triton (a GPU compiler) is absent; the kit runs on the CPU"),
     (r"UserWarning: Sparse CSR tensor support is in beta state", {"04"},
      "04 times a CSR sparse matmul on purpose to show that sparse kernels do not speed this model up"),
     (r"^def forward\(self, arg0_1: ", {"01"},
      "torch.export prints the graph it traced up to the data-dependent branch of 01's pitfall demo"),
+    (r"^(\[|\]\s*|:|\d+|\w+\.cpp|Reading file /sys/\S+|Failed to open midr file /sys/\S+|"
+     r"CPU info and manual query on # of cpus dont match\.|Resetting threadpool to \d+ threads\.)$", {"01", "02", "06"},
+     "ExecuTorch's C++ runtime logs to the process's stderr, in pieces; to be kept out at the file-descriptor level "
+     "(issue #16, item 4)"),
+    (r"^(Attempted to resize a bounded tensor with a maximum capacity of \d+ elements to \d+ elements\.|"
+     r"Error resizing tensor at input 0)$", {"01"},
+     "01's ExecuTorch pitfall: a batch above the planned bound fails, and the runtime logs why"),
+    (r"^(Converting PyTorch Frontend ==> MIL Ops|Running MIL \w+ pipeline):", {"01"},
+     "coremltools' conversion progress bars (01 converts to Core ML on purpose)"),
+    (r"_onnx_program\.py:\d+: UserWarning: # The axis name: past will not be used", {"07"},
+     "the exporter merges the KV cache's length axis with an equal one; the export is checked by greedy parity"),
 ]
 
 
