@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from labkit.classroom import exercises
 from labkit.core import ledger, notebooks
 
 
@@ -38,3 +39,25 @@ def smoke_run(tmp_path_factory):
         return out, ledger.load(out)
 
     return get
+
+
+@pytest.fixture
+def exercise_records():
+    """exercise_records(run_dir) -> the last recorded check of each exercise in a run folder."""
+    return _load_records
+
+
+def _load_records(run_dir: str | Path) -> dict[str, dict]:
+    """The last recorded check of each exercise in a run folder (empty when none was recorded); lines that are
+    not JSON are skipped (a killed kernel may leave half a line)."""
+    path = Path(run_dir) / exercises.RECORDS
+    out: dict[str, dict] = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(rec, dict) and rec.get("exercise") in exercises.EXERCISES:
+                out[rec["exercise"]] = rec
+    return out

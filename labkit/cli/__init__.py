@@ -125,28 +125,28 @@ def _grade_bench(args) -> int:
     return 0 if not r["differences"] else 1
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="labkit", description="the labkit command")
-    sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("run", help="execute notebooks headlessly into a run folder")
+def _run_options(p: argparse.ArgumentParser) -> None:
+    """The options `run` and `verify` share: which notebooks, in which profile, on which target, into which folder."""
     p.add_argument("notebooks", nargs="*", help="names, numbers (03) or paths; default: all")
     p.add_argument("--profile", default="class", choices=["smoke", "class", "full"])
     p.add_argument("--target", default="auto")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", help="a new or empty folder (default: a new folder under runs/)")
     p.add_argument("--timeout", type=int, default=None, help="seconds allowed per cell")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="labkit", description="the labkit command")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("run", help="execute notebooks headlessly into a run folder")
+    _run_options(p)
     p.add_argument("--cpu-personality", choices=sorted(PERSONALITIES), default=None,
                    help="run as on a lower CPU: torch, oneDNN and OpenVINO capped at its instruction set; "
                         + "; ".join(f"{persona.name} cannot cap {', '.join(persona.cannot_force)}"
                                     for persona in PERSONALITIES.values()))
     p.set_defaults(fn=_run)
     p = sub.add_parser("verify", help="run the notebooks, check every promise they make (exit 1 if one fails)")
-    p.add_argument("notebooks", nargs="*", help="names, numbers (03) or paths; default: all")
-    p.add_argument("--profile", default="class", choices=["smoke", "class", "full"])
-    p.add_argument("--target", default="auto")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", help="a new or empty folder (default: a new folder under runs/)")
-    p.add_argument("--timeout", type=int, default=None, help="seconds allowed per cell")
+    _run_options(p)
     p.add_argument("--run", help="check an existing run folder instead of running the notebooks")
     p.set_defaults(fn=_verify)
     p = sub.add_parser("report", help="write report.html (or results.md) for a run folder")

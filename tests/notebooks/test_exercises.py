@@ -13,22 +13,6 @@ from labkit.classroom import exercises, release
 from labkit.core import notebooks
 
 
-def _load_records(run_dir: str | Path) -> dict[str, dict]:
-    """The last recorded check of each exercise in a run folder (empty when none was recorded); lines that are
-    not JSON are skipped (a killed kernel may leave half a line)."""
-    path = Path(run_dir) / exercises.RECORDS
-    out: dict[str, dict] = {}
-    if path.exists():
-        for line in path.read_text().splitlines():
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if isinstance(rec, dict) and rec.get("exercise") in exercises.EXERCISES:
-                out[rec["exercise"]] = rec
-    return out
-
-
 def _check_pattern(exercise_id: str) -> re.Pattern:
     """Matches a code cell that checks this exercise (`lk.exercises.check("03.fake_quant", ...`)."""
     return re.compile(r"exercises\.check\(\s*['\"]" + re.escape(exercise_id) + r"['\"]")
@@ -42,11 +26,11 @@ def _checked_in(notebook: str | Path) -> list[str]:
 
 
 @pytest.mark.parametrize("number", ["01", "02", "03", "04", "05", "06", "07"])
-def test_solution_notebook_passes_all_its_checks(number, smoke_run):
+def test_solution_notebook_passes_all_its_checks(number, smoke_run, exercise_records):
     expected = [ex.id for ex in exercises.of_notebook(number)]
     assert _checked_in(notebooks.find_notebook(number)) == expected, "a check cell is missing"
     out, _ = smoke_run(number)
-    records = _load_records(out)
+    records = exercise_records(out)
     assert sorted(records) == sorted(expected)
     for ex_id in expected:
         assert records[ex_id]["status"] == "passed", records[ex_id]["message"]
@@ -54,14 +38,14 @@ def test_solution_notebook_passes_all_its_checks(number, smoke_run):
 
 
 @pytest.mark.parametrize("number", ["01", "02", "03", "04", "05", "06", "07"])
-def test_student_notebook_runs_to_the_end_unsolved(number, tmp_path):
+def test_student_notebook_runs_to_the_end_unsolved(number, tmp_path, exercise_records):
     student = next(release.STUDENT_DIR.glob(f"{number}_*.ipynb"))
     expected = [ex.id for ex in exercises.of_notebook(number)]
     assert _checked_in(student) == expected, "a check cell is missing"
     out = notebooks.run([student], tmp_path / "run", profile="smoke")
     result = json.loads((out / "summary.json").read_text())["notebooks"][student.stem]
     assert result["status"] == "ok", result
-    records = _load_records(out)
+    records = exercise_records(out)
     assert {ex: r["status"] for ex, r in records.items()} == dict.fromkeys(expected, "not implemented")
     executed = (out / "notebooks" / student.name).read_text()
     assert executed.count("because its check says: not implemented") >= len(expected)  # the fallback, said

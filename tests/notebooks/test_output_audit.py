@@ -67,3 +67,13 @@ def test_every_printed_warning_is_explained(number, smoke_run):
     executed = next((out / "notebooks").glob(f"{number}_*.ipynb"))
     left = unexplained(number, printed_records(json.loads(executed.read_text())))
     assert not left, "printed to stderr and not explained in ALLOWED (this file):\n" + "\n".join(left)
+
+
+def test_the_audit_catches_a_new_warning():
+    executed = {"cells": [{"id": "c1", "outputs": [{"output_type": "stream", "name": "stderr", "text": [
+        "/x/site-packages/lib.py:3: FutureWarning: old_api is deprecated\n", "  old_api()\n"]}]}]}
+    assert unexplained("03", printed_records(executed)) == ["cell c1: /x/site-packages/lib.py:3: FutureWarning: "
+                                                           "old_api is deprecated"]
+    busy = {"cells": [{"id": "c2", "outputs": [{"output_type": "stream", "name": "stderr", "text": [
+        "BusyMachineWarning: other processes keep 63% of the CPU busy; timings will be noisy.\n"]}]}]}
+    assert unexplained("05", printed_records(busy)) == []

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,22 +15,6 @@ from labkit.classroom.checking import STATUSES, mismatch, run_check
 from labkit.cli import docs
 
 IDS = list(exercises.EXERCISES)
-
-
-def _load_records(run_dir: str | Path) -> dict[str, dict]:
-    """The last recorded check of each exercise in a run folder (empty when none was recorded); lines that are
-    not JSON are skipped (a killed kernel may leave half a line)."""
-    path = Path(run_dir) / exercises.RECORDS
-    out: dict[str, dict] = {}
-    if path.exists():
-        for line in path.read_text().splitlines():
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if isinstance(rec, dict) and rec.get("exercise") in exercises.EXERCISES:
-                out[rec["exercise"]] = rec
-    return out
 
 
 @pytest.mark.parametrize("exercise_id", IDS)
@@ -106,7 +89,7 @@ def test_mismatch_explains_in_words():
     assert mismatch(0.5, "0.5") == "expected the number 0.5, got '0.5'"
 
 
-def test_check_records_and_use_falls_back(tmp_path, capsys):
+def test_check_records_and_use_falls_back(tmp_path, capsys, exercise_records):
     ref = exercises.reference("02.conv_kernel")
 
     def mine(w):
@@ -122,7 +105,7 @@ def test_check_records_and_use_falls_back(tmp_path, capsys):
     assert exercises.use("02.conv_kernel", mine) is mine
     assert "your conv_kernel_to_keras passed" in capsys.readouterr().out
     (tmp_path / exercises.RECORDS).open("a").write('{"exercise": "02.conv_kernel", "status": "pas')  # a cut line
-    records = _load_records(tmp_path)
+    records = exercise_records(tmp_path)
     assert list(records) == ["02.conv_kernel"] and records["02.conv_kernel"]["status"] == "passed"
     lines = (tmp_path / exercises.RECORDS).read_text().splitlines()
     assert [json.loads(x)["status"] for x in lines[:2]] == ["failed", "passed"]
