@@ -6,6 +6,7 @@ a minute: `pytest tests/unit` or `pytest -m "not notebook"`."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,40 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if "notebooks" in item.path.parent.parts[-1:]:
             item.add_marker(pytest.mark.notebook)
+            if "smoke_run" in item.fixturenames and shared_run(item.nodeid) is None:
+                raise pytest.UsageError(f"{item.nodeid} uses a notebook's smoke run but its id does not say which: "
+                                        f"put it in test_nbNN_*.py or parametrize it by `number`")
+
+
+def shared_run(nodeid: str) -> str | None:
+    """What a notebook test shares with others, from its id: the smoke run of notebook NN (`test_nbNN_*`, or a
+    test parametrized `[NN]`), its student edition's run, its run as an AVX2 CPU, or a module's fixture (a JupyterLab
+    server, a graded class). None: the test shares nothing."""
+    path, _, test = nodeid.partition("::")
+    module = Path(path).stem
+    if Path(path).parent.name != "notebooks":
+        return None
+    if module in ("test_browser", "test_grade"):
+        return module
+    if re.match(r"test_nb\d\d_", module):
+        return f"smoke-{module[7:9]}"
+    number = re.search(r"\[(\d\d)\]$", test)
+    if number is None:
+        return None
+    kind = "avx2" if module == "test_personalities" else "student" if "student" in test else "smoke"
+    return f"{kind}-{number[1]}"
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """Tests that share a run go to one worker, so each notebook runs once (pytest-xdist's own `xdist_group` marks
+    are lost with pytest 9's test ids); the largest groups start first."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SharedRuns(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return shared_run(nodeid) or nodeid
+
+    return SharedRuns(config, log)
 
 
 @pytest.fixture(scope="session")

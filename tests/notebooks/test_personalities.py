@@ -20,14 +20,16 @@ def test_runs_to_the_end_as_an_avx2_cpu(smoke_run, name):
     assert all(set(e["flags"].split(",")) <= {"avx2", "fma"} for e in envs)
 
 
-def test_openvino_computes_fp32_as_an_avx2_cpu(smoke_run):
-    _, df = smoke_run("01", PERSONALITY)
+@pytest.mark.parametrize("number", ["01"])  # the id [01] puts it beside 01's run (tests/conftest.py: shared_run)
+def test_openvino_computes_fp32_as_an_avx2_cpu(smoke_run, number):
+    _, df = smoke_run(number, PERSONALITY)
     assert set(df[df["runtime"] == "openvino"]["precision"]) <= {"fp32", "fp16"}  # fp16: the fp16-weights IR
     assert set(df[df["variant"] == "openvino default precision"]["precision"]) == {"fp32"}
 
 
-def test_reduce_range_is_decided_from_the_capped_flags(smoke_run):
-    _, df = smoke_run("03", PERSONALITY)
+@pytest.mark.parametrize("number", ["03"])
+def test_reduce_range_is_decided_from_the_capped_flags(smoke_run, number):
+    _, df = smoke_run(number, PERSONALITY)
     qdq = df[df["variant"] == "ORT int8 static QDQ per-channel MinMax"]
     assert qdq["reduce_range"].astype(bool).all()
     assert (qdq["parity_top1"] >= 0.99).all()
