@@ -12,9 +12,9 @@ from dataclasses import asdict, dataclass
 from functools import partial
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from labkit.core.cpu import cpu_count
+from labkit.core.progress import tqdm
 
 
 @dataclass(frozen=True)
@@ -48,17 +48,44 @@ def _busy_jiffies() -> int:
     return user + nice + system + irq + softirq + steal
 
 
+def _family_seconds() -> float:
+    """CPU seconds used so far by this process's descendants, living (Linux /proc) or finished and reaped
+    (`os.times`): a notebook's own child processes (compile workers, converters) are its work, not another's."""
+    done = os.times()
+    total = done.children_user + done.children_system
+    parent, ticks = {}, {}
+    try:
+        tick = os.sysconf("SC_CLK_TCK")
+        for entry in os.scandir("/proc"):
+            if entry.name.isdigit():
+                try:
+                    with open(f"{entry.path}/stat") as f:
+                        fields = f.read().rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
+                except OSError:  # it ended while we looked
+                    continue
+                parent[int(entry.name)] = int(fields[1])
+                ticks[int(entry.name)] = sum(int(v) for v in fields[11:15])  # utime stime cutime cstime
+    except (OSError, ValueError, AttributeError, IndexError):
+        return total
+    family, frontier = set(), {os.getpid()}
+    while frontier:
+        frontier = {pid for pid, ppid in parent.items() if ppid in frontier} - family
+        family |= frontier
+    return total + sum(ticks[pid] for pid in family) / tick
+
+
 def machine_load(window_s: float = 0.3) -> float | None:
     """How busy the other processes keep the CPU, in cores per core (0: idle, 1: every core taken).
 
-    On Linux it is measured now, over `window_s`, from /proc/stat minus this process's own CPU time, so the
-    notebook's own work (a training cell that just ended, this kernel's threads) does not count. Elsewhere it is
-    the 1-minute load average per core, which does count it; None where the OS reports neither."""
+    On Linux it is measured now, over `window_s`, from /proc/stat minus the CPU time of this process and of the
+    processes it started, so the notebook's own work (a training cell that just ended, this kernel's threads, its
+    compile workers) does not count: only what else runs on the machine. Elsewhere it is the 1-minute load average
+    per core, which does count it; None where the OS reports neither."""
     try:
         tick = os.sysconf("SC_CLK_TCK")
-        busy0, own0, t0 = _busy_jiffies(), time.process_time(), time.perf_counter()
+        busy0, own0, t0 = _busy_jiffies(), time.process_time() + _family_seconds(), time.perf_counter()
         time.sleep(window_s)
-        busy1, own1, t1 = _busy_jiffies(), time.process_time(), time.perf_counter()
+        busy1, own1, t1 = _busy_jiffies(), time.process_time() + _family_seconds(), time.perf_counter()
         others = (busy1 - busy0) / tick - (own1 - own0)
         return max(0.0, others / (t1 - t0)) / cpu_count()
     except (OSError, ValueError, AttributeError):

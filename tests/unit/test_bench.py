@@ -1,3 +1,4 @@
+import os
 import statistics
 import time
 import timeit
@@ -47,12 +48,33 @@ def test_machine_load_leaves_out_this_process(monkeypatch):
     own = iter([5.0, 5.3])  # ... of which this process used 0.3 s
     monkeypatch.setattr(bench, "_busy_jiffies", lambda: next(ticks))
     monkeypatch.setattr(bench.time, "process_time", lambda: next(own))
+    monkeypatch.setattr(bench, "_family_seconds", lambda: 0.0)
     monkeypatch.setattr(bench.os, "sysconf", lambda name: 100)
     monkeypatch.setattr(bench, "cpu_count", lambda: 2)
     clock = iter([0.0, 0.3])
     monkeypatch.setattr(bench.time, "perf_counter", lambda: next(clock))
     monkeypatch.setattr(bench.time, "sleep", lambda s: None)
     assert bench.machine_load() == pytest.approx(0.5)  # (0.6 - 0.3) s / 0.3 s = one core of two
+
+
+def test_the_notebooks_own_child_processes_count_as_its_own_work():
+    """A child the kernel started (a compile worker) is the notebook's work: its CPU time is counted as its own,
+    while it runs and after it has ended."""
+    import subprocess
+    import sys
+
+    if not os.path.exists("/proc/self/stat"):
+        pytest.skip("counting child processes' CPU time needs Linux's /proc")
+    burn = "import time\nwhile time.process_time() < 0.35: pass\nprint('ready', flush=True)\ntime.sleep(30)"
+    before = bench._family_seconds()
+    child = subprocess.Popen([sys.executable, "-c", burn], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "ready"
+        assert bench._family_seconds() - before >= 0.3  # alive: read from /proc (in clock ticks)
+    finally:
+        child.kill()
+        child.wait()
+    assert bench._family_seconds() - before >= 0.3  # ended and reaped: in this process's children's times
 
 
 def test_the_busy_warning_is_one_line(monkeypatch):
