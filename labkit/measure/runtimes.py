@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from labkit.core import registry
+from labkit.core import native_logs, registry
 from labkit.core.batches import in_batches
 from labkit.core.models import INPUT_SHAPE
 from labkit.core.targets import Target
@@ -270,8 +270,9 @@ def litert_runner(path: str | Path, target: Target, name: str = "litert") -> Run
 
     def call(x: np.ndarray) -> np.ndarray:
         if state["batch"] != len(x):
-            interp.resize_tensor_input(inp["index"], [len(x), *x.shape[1:]])
-            interp.allocate_tensors()
+            with native_logs.quiet():  # "Created TensorFlow Lite XNNPACK delegate for CPU."
+                interp.resize_tensor_input(inp["index"], [len(x), *x.shape[1:]])
+                interp.allocate_tensors()
             state["batch"] = len(x)
         scale, zero = inp["quantization"]
         if scale:
@@ -297,8 +298,9 @@ def executorch_pool(threads: int) -> int:
     from executorch.extension.pybindings import portable_lib
 
     if not _EXECUTORCH_POOL:
-        if portable_lib._threadpool_get_thread_count() != threads:
-            portable_lib._unsafe_reset_threadpool(threads)
+        with native_logs.quiet():  # the pool's start-up lines (ARM CPU identification files, its size)
+            if portable_lib._threadpool_get_thread_count() != threads:
+                portable_lib._unsafe_reset_threadpool(threads)
         _EXECUTORCH_POOL.append(threads)
     return _EXECUTORCH_POOL[0]
 

@@ -14,10 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
+from labkit.core import native_logs
 from labkit.measure.parity import ParityCard, card
 from labkit.measure.runtimes import Runner, nchw_to_nhwc
-
-# TensorFlow's C++ start-up chatter (CPU feature notes, oneDNN banners) drowns notebook output.
 
 TFLITE_MODES = {
     "fp32": "no optimisation: float32 weights and compute",
@@ -32,14 +31,15 @@ TFLITE_TOLERANCE = {"fp32": "fp32", "dynamic": "int8", "fp16": "fp16", "int8": "
 
 @contextlib.contextmanager
 def quiet():
-    """Swallow the stdout chatter of Keras export and the TFLite converter ("Saved artifact at ...")."""
+    """Swallow the stdout chatter of Keras export and the TFLite converter ("Saved artifact at ...") and keep the
+    converter's native log lines out (`native_logs.quiet`: known noise dropped, anything else still shown)."""
     import logging
 
     tf_logger = logging.getLogger("tensorflow")
     level = tf_logger.level
     tf_logger.setLevel(logging.ERROR)  # "INFO:tensorflow:Assets written to ..."
     try:
-        with contextlib.redirect_stdout(io.StringIO()):
+        with native_logs.quiet(), contextlib.redirect_stdout(io.StringIO()):
             yield
     finally:
         tf_logger.setLevel(level)
@@ -296,7 +296,7 @@ def run_matrix(routes: dict[tuple[str, str], tuple[str, Callable[[], Runner]]], 
     A route that raises is recorded as failed with the reason; nothing stops the run."""
     import warnings
 
-    from tqdm.auto import tqdm
+    from labkit.core.progress import tqdm
 
     missing = sorted({s for s, _ in routes} - set(references))
     if missing:
