@@ -24,10 +24,14 @@ def _one_line_for_the_kits_warnings(message, category, filename, lineno, line=No
 
 warnings.formatwarning = _one_line_for_the_kits_warnings
 
+# In a notebook kernel, TensorFlow's first import prints one progress line and keeps its C++ start-up lines out.
+importlib.import_module("labkit.core.native_logs").announce_slow_imports()
+
 # The layers, bottom up (ARCHITECTURE.md): each module imports only from its own layer and those below.
 LAYERS = {
     "core": ("paths", "profiles", "cpu", "probes", "registry", "targets", "data", "models", "train", "session",
-             "ledger", "sysinfo", "teacher", "notebooks", "batches", "text", "lm", "lm_train"),
+             "ledger", "sysinfo", "teacher", "notebooks", "batches", "text", "lm", "lm_train", "native_logs",
+             "progress"),
     "measure": ("bench", "parity", "checks", "sizes", "runtimes", "profiler", "pareto", "plots", "acceptance",
                 "units", "results", "report", "markdown_report"),
     "techniques": ("export", "convert", "keras_twin", "quant_math", "quantize", "prune", "distill", "pipeline",

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from tqdm.auto import tqdm
+
+from labkit.core.progress import tqdm
 
 
 def in_batches(fn: Callable[[np.ndarray], np.ndarray], x: np.ndarray, batch: int, pad: bool = False,

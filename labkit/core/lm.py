@@ -10,10 +10,10 @@ import os
 from pathlib import Path
 
 import torch
-from tqdm.auto import tqdm
 
 from labkit.core.data import DataError
 from labkit.core.paths import data_dir
+from labkit.core.progress import tqdm
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing from transformers may reach a hub
 

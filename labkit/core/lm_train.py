@@ -9,11 +9,11 @@ import time
 from pathlib import Path
 
 import torch
-from tqdm.auto import tqdm
 
 from labkit.core import lm, text
 from labkit.core.cpu import cpu_info
 from labkit.core.paths import folder
+from labkit.core.progress import tqdm
 from labkit.core.sysinfo import versions
 
 RECIPE = {"steps": 500, "batch_size": 16, "context": 256, "lr": 3e-3, "warmup": 30, "weight_decay": 0.1,

@@ -9,10 +9,9 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from tqdm.auto import tqdm
-
 from labkit.core.cpu import PERSONALITIES, PERSONALITY_VAR
 from labkit.core.paths import folder, notebooks_dir
+from labkit.core.progress import tqdm
 from labkit.core.session import new_run_dir
 from labkit.core.sysinfo import fingerprint, versions
 

@@ -9,10 +9,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
 
 from labkit.core.batches import in_batches, torch_fn
 from labkit.core.data import Split
+from labkit.core.progress import tqdm
 
 # loss_fn(logits, labels, batch_index_tensor) -> scalar loss; the index lets a caller look up
 # per-example extras such as precomputed teacher logits.

@@ -124,7 +124,8 @@ def sensitivity(model: nn.Module, evaluate: Callable[[nn.Module], float], ratios
     Returns a DataFrame with columns layer, ratio, accuracy, drop (baseline minus accuracy), params.
     """
     import pandas as pd
-    from tqdm.auto import tqdm
+
+    from labkit.core.progress import tqdm
 
     ratios = [_check_amount(r) for r in ratios]
     all_layers = prunable_layers(model)
