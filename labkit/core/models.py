@@ -60,6 +60,33 @@ def count_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
+def summary(model: nn.Module, input_shape: tuple[int, ...] = INPUT_SHAPE):
+    """A model as a short table instead of `print(model)`: one row per layer that computes (in the order a forward
+    pass on one zero image calls them) with its name, type, output shape and parameters."""
+    import pandas as pd
+
+    rows = []
+
+    def record(name):
+        def hook(module, _inputs, output):
+            rows.append({"layer": name, "type": type(module).__name__,
+                         "output": " x ".join(str(d) for d in output.shape[1:]),
+                         "parameters": sum(p.numel() for p in module.parameters(recurse=False))})
+        return hook
+
+    leaves = [(name, m) for name, m in model.named_modules() if not any(m.children())]
+    hooks = [m.register_forward_hook(record(name)) for name, m in leaves]
+    training = model.training
+    try:
+        with torch.no_grad():
+            model.eval()(torch.zeros(1, *input_shape))
+    finally:
+        for h in hooks:
+            h.remove()
+        model.train(training)
+    return pd.DataFrame(rows).set_index("layer")
+
+
 def weights_dir() -> Path:
     return data_dir() / "weights"
 

@@ -95,3 +95,15 @@ def test_flatten_reorder_is_a_permutation():
 
 def test_macs_counts_convolutions():
     assert models.macs(models.TeacherCNN()) > 5 * models.macs(models.StudentCNN())
+
+
+def test_summary_lists_every_computing_layer_with_its_shape_and_parameters():
+    student = models.StudentCNN().train()
+    table = models.summary(student)
+    assert int(table["parameters"].sum()) == models.count_params(student)
+    assert list(table.index) == [name for name, m in student.named_modules() if not any(m.children())]
+    assert table.loc["features.0", "output"] == "16 x 28 x 28" and table.loc["features.10", "output"] == "32 x 7 x 7"
+    assert table.iloc[-1]["output"] == str(models.NUM_CLASSES)
+    assert student.training  # the forward pass it made does not leave the model in eval mode
+    narrow = models.summary(models.StudentCNN(widths=(8, 16, 16)))
+    assert narrow.loc["features.0", "output"] == "8 x 28 x 28"
