@@ -87,7 +87,7 @@ def machine_load(window_s: float = 0.3) -> float | None:
         time.sleep(window_s)
         busy1, own1, t1 = _busy_jiffies(), time.process_time() + _family_seconds(), time.perf_counter()
         others = (busy1 - busy0) / tick - (own1 - own0)
-        return max(0.0, others / (t1 - t0)) / cpu_count()
+        return min(1.0, max(0.0, others / (t1 - t0)) / cpu_count())  # the clock and the tick counts differ a little
     except (OSError, ValueError, AttributeError):
         pass
     try:

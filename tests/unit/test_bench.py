@@ -57,6 +57,20 @@ def test_machine_load_leaves_out_this_process(monkeypatch):
     assert bench.machine_load() == pytest.approx(0.5)  # (0.6 - 0.3) s / 0.3 s = one core of two
 
 
+def test_machine_load_is_at_most_every_core(monkeypatch):
+    """Tick counts and the wall clock disagree a little: the load never reads above 100% of the cores."""
+    ticks = iter([1000, 1000 + 2 * 32])  # 0.64 s of CPU in a 0.3 s window on 2 cores, none of it this process's
+    monkeypatch.setattr(bench, "_busy_jiffies", lambda: next(ticks))
+    monkeypatch.setattr(bench, "_family_seconds", lambda: 0.0)
+    monkeypatch.setattr(bench.time, "process_time", lambda: 1.0)
+    monkeypatch.setattr(bench.os, "sysconf", lambda name: 100)
+    monkeypatch.setattr(bench, "cpu_count", lambda: 2)
+    clock = iter([0.0, 0.3])
+    monkeypatch.setattr(bench.time, "perf_counter", lambda: next(clock))
+    monkeypatch.setattr(bench.time, "sleep", lambda s: None)
+    assert bench.machine_load() == 1.0
+
+
 def test_the_notebooks_own_child_processes_count_as_its_own_work():
     """A child the kernel started (a compile worker) is the notebook's work: its CPU time is counted as its own,
     while it runs and after it has ended."""
