@@ -21,8 +21,9 @@ def test_warnings_are_counted_and_each_distinct_message_shown_once():
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         for _ in range(3):
-            warnings.warn("torch.ao.quantization is deprecated and will be removed in 2.10.\nmore", DeprecationWarning)
-        warnings.warn("reduce_range will be   deprecated", UserWarning)
+            warnings.warn("torch.ao.quantization is deprecated and will be removed in 2.10.\nmore", DeprecationWarning,
+                          stacklevel=1)
+        warnings.warn("reduce_range will be   deprecated", UserWarning, stacklevel=1)
     p = checks.pitfall("torch.ao.quantization.quantize_dynamic", caught, "torchao's quantize_")
     assert p.said == ("4 warning(s), 2 distinct:", "reduce_range will be deprecated",
                       "torch.ao.quantization is deprecated and will be removed in 2.10.")
