@@ -119,6 +119,7 @@ class _AnnouncedLoader(importlib.abc.Loader):
             with quiet():
                 self.loader.exec_module(module)
         finally:
+            module.__loader__ = module.__spec__.loader = self.loader  # the package's own loader from now on
             print(f" done in {time.perf_counter() - t0:.0f} s", flush=True)
 
     def __getattr__(self, name):  # get_resource_reader, is_package, ...: the real loader's

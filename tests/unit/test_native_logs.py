@@ -103,12 +103,12 @@ def test_a_slow_import_says_so_once_and_keeps_its_native_noise_out(tmp_path):
         native_logs.announce_slow_imports()  # twice: still one finder
         import slowpkg
         import slowpkg as again
-        print(slowpkg.VALUE, again.__spec__.name)
+        print(slowpkg.VALUE, again.__spec__.name, type(slowpkg.__loader__).__name__)
         """)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert len(lines) == 2 and lines[0].startswith("importing SlowPkg ... done in ") and lines[0].endswith(" s")
-    assert lines[1] == "42 slowpkg"
+    assert lines[1] == "42 slowpkg SourceFileLoader"  # the package keeps its own loader once imported
     assert done.stderr.splitlines() == [REAL_LINE]
 
 
