@@ -1,14 +1,16 @@
-"""Native log lines kept out of the notebook. TensorFlow, LiteRT and ExecuTorch log from C++ straight to the
-process's file descriptors 1 and 2, past Python's `sys.stderr` and (with TensorFlow 2.21) past
-`TF_CPP_MIN_LOG_LEVEL`: a kernel shows them as pink blocks. `quiet()` points both descriptors at temporary files
-around an import or a call, then writes back every captured line that is not known noise (NOISE, each with its
-reason), so a real error still shows. `announce_slow_imports()` says so while TensorFlow imports (seconds)."""
+"""Native log lines kept out of the notebook. TensorFlow and LiteRT log from C++ straight to the process's file
+descriptors 1 and 2, past Python's `sys.stderr` and (with TensorFlow 2.21) past `TF_CPP_MIN_LOG_LEVEL`; ExecuTorch's
+bindings send its C++ log to `sys.stderr`: a kernel shows both as pink blocks. `quiet()` captures the descriptors and
+Python's streams around an import or a call, then writes back every captured line that is not known noise (NOISE,
+each with its reason), so a real error still shows. `announce_slow_imports()` says so while TensorFlow imports
+(seconds)."""
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
 import importlib.abc
+import io
 import os
 import re
 import sys
@@ -52,33 +54,35 @@ def _flush_c_streams() -> None:
 
 @contextlib.contextmanager
 def quiet() -> Iterator[None]:
-    """Run the block with file descriptors 1 and 2 captured; afterwards write each captured line that is not
-    NOISE back through `sys.stdout` / `sys.stderr` (where it came from), so real errors and warnings stay."""
+    """Run the block with file descriptors 1 and 2 captured, and Python's `sys.stdout` / `sys.stderr` too (ExecuTorch's
+    bindings log through `sys.stderr`); afterwards write each captured line that is not NOISE back where it was
+    headed, so real errors and warnings stay."""
     for stream in (sys.stdout, sys.stderr):
         stream.flush()
+    py_out, py_err = io.StringIO(), io.StringIO()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         saved = {fd: os.dup(fd) for fd in (1, 2)}
         _flush_c_streams()
         os.dup2(out.fileno(), 1)
         os.dup2(err.fileno(), 2)
         try:
-            yield
+            with contextlib.redirect_stdout(py_out), contextlib.redirect_stderr(py_err):
+                yield
         finally:
-            for stream in (sys.stdout, sys.stderr):  # a script's own prints inside the block reach the files too
-                stream.flush()
             _flush_c_streams()
             for fd, copy in saved.items():
                 os.dup2(copy, fd)
                 os.close(copy)
-            for captured, stream in ((out, sys.stdout), (err, sys.stderr)):
-                captured.seek(0)
-                kept = [line for line in captured.read().decode(errors="replace").splitlines() if not is_noise(line)]
+            for native, python, stream in ((out, py_out, sys.stdout), (err, py_err, sys.stderr)):
+                native.seek(0)
+                text = native.read().decode(errors="replace") + "\n" + python.getvalue()
+                kept = [line for line in text.splitlines() if not is_noise(line)]
                 if kept:
                     stream.write("\n".join(kept) + "\n")
                     stream.flush()
 
 
-# Packages whose first import takes seconds and prints native start-up lines: (name shown, top-level module)
+# Packages whose first import takes seconds and prints native start-up lines: {top-level module: name shown}
 SLOW_IMPORTS = {"tensorflow": "TensorFlow"}
 
 

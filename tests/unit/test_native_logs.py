@@ -51,6 +51,23 @@ def test_c_stdio_buffers_are_flushed_into_the_capture():
     assert done.stdout.splitlines() == ["kept: a line nobody declared noise"]
 
 
+def test_python_level_log_lines_are_judged_too():
+    """ExecuTorch's bindings write its C++ log to Python's sys.stderr, a piece at a time (in a kernel, not the fd)."""
+    done = run_python("""
+        import sys
+        from labkit.core import native_logs
+
+        with native_logs.quiet():
+            for piece in ("[", "threadpool.cpp", ":", "66", "] ", "Resetting threadpool to 1 threads.", "\\n"):
+                sys.stderr.write(piece)
+            print("[method.cpp:1243] Error resizing tensor at input 0", file=sys.stderr)
+            print("a result")
+        """)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines() == ["[method.cpp:1243] Error resizing tensor at input 0"]
+    assert done.stdout.splitlines() == ["a result"]
+
+
 def test_the_block_raises_through_and_the_descriptors_come_back():
     done = run_python("""
         import os, sys
