@@ -27,7 +27,7 @@ def line(check: Check) -> str:
     return text + (f"\n      fix: {check.fix}" if check.passed is False and check.fix else "")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Pitfall:
     """A legacy path or a known mistake shown on purpose: the call tried, what it said, and the fix. Displays as
     one short styled block in a notebook (`_repr_html_`), as two lines of text elsewhere."""
@@ -38,6 +38,8 @@ class Pitfall:
 
     def __str__(self) -> str:
         return f"{self.tried} -> " + "\n    ".join(self.said) + f"\nfix: {self.fix}"
+
+    __repr__ = __str__  # what a notebook saved as text shows
 
     def _repr_html_(self) -> str:
         said = "<br>".join(html.escape(s) for s in self.said)

@@ -14,6 +14,7 @@ def test_an_error_shows_its_type_and_first_line_only():
         p = checks.pitfall("compiled at batch 64, called with 3", err, "one graph per batch size")
     assert str(p) == ("compiled at batch 64, called with 3 -> AssertionError: Guard failed: x.size()[0] == 64\n"
                       "fix: one graph per batch size")
+    assert repr(p) == str(p)
     assert "File" not in p._repr_html_() and "pitfall" in p._repr_html_()
 
 
