@@ -1,9 +1,9 @@
 """Native log lines kept out of the notebook. TensorFlow and LiteRT log from C++ straight to the process's file
 descriptors 1 and 2, past Python's `sys.stderr` and (with TensorFlow 2.21) past `TF_CPP_MIN_LOG_LEVEL`; ExecuTorch's
-bindings send its C++ log to `sys.stderr`: a kernel shows both as pink blocks. `quiet()` captures the descriptors and
-Python's streams around an import or a call, then writes back every captured line that is not known noise (NOISE,
-each with its reason), so a real error still shows. `announce_slow_imports()` says so while TensorFlow imports
-(seconds)."""
+bindings send its C++ log to `sys.stderr`: a kernel shows both as pink blocks. `quiet()` captures the descriptors
+(and on demand Python's streams) around an import or a call, then writes back every captured line that is not known
+noise (NOISE, each with its reason), so a real error still shows. `announce_slow_imports()` says so while TensorFlow
+imports (seconds)."""
 
 from __future__ import annotations
 
@@ -53,10 +53,11 @@ def _flush_c_streams() -> None:
 
 
 @contextlib.contextmanager
-def quiet() -> Iterator[None]:
-    """Run the block with file descriptors 1 and 2 captured, and Python's `sys.stdout` / `sys.stderr` too (ExecuTorch's
-    bindings log through `sys.stderr`); afterwards write each captured line that is not NOISE back where it was
-    headed, so real errors and warnings stay."""
+def quiet(python_streams: bool = False) -> Iterator[None]:
+    """Run the block with file descriptors 1 and 2 captured; afterwards write each captured line that is not NOISE
+    back where it was headed, so real errors and warnings stay. `python_streams` captures Python's `sys.stdout` and
+    `sys.stderr` too (ExecuTorch's bindings log there): only around short calls, since a logging handler created
+    inside the block would keep writing to the captured stream after it."""
     for stream in (sys.stdout, sys.stderr):
         stream.flush()
     py_out, py_err = io.StringIO(), io.StringIO()
@@ -66,9 +67,14 @@ def quiet() -> Iterator[None]:
         os.dup2(out.fileno(), 1)
         os.dup2(err.fileno(), 2)
         try:
-            with contextlib.redirect_stdout(py_out), contextlib.redirect_stderr(py_err):
+            if python_streams:
+                with contextlib.redirect_stdout(py_out), contextlib.redirect_stderr(py_err):
+                    yield
+            else:
                 yield
         finally:
+            for stream in (sys.stdout, sys.stderr):  # in a script, Python's own prints reach the files too
+                stream.flush()
             _flush_c_streams()
             for fd, copy in saved.items():
                 os.dup2(copy, fd)

@@ -298,7 +298,7 @@ def executorch_pool(threads: int) -> int:
     from executorch.extension.pybindings import portable_lib
 
     if not _EXECUTORCH_POOL:
-        with native_logs.quiet():  # the pool's start-up lines (ARM CPU identification files, its size)
+        with native_logs.quiet(python_streams=True):  # start-up lines (ARM CPU identification files, its size)
             if portable_lib._threadpool_get_thread_count() != threads:
                 portable_lib._unsafe_reset_threadpool(threads)
         _EXECUTORCH_POOL.append(threads)

@@ -57,7 +57,7 @@ def test_python_level_log_lines_are_judged_too():
         import sys
         from labkit.core import native_logs
 
-        with native_logs.quiet():
+        with native_logs.quiet(python_streams=True):
             for piece in ("[", "threadpool.cpp", ":", "66", "] ", "Resetting threadpool to 1 threads.", "\\n"):
                 sys.stderr.write(piece)
             print("[method.cpp:1243] Error resizing tensor at input 0", file=sys.stderr)
@@ -66,6 +66,20 @@ def test_python_level_log_lines_are_judged_too():
     assert done.returncode == 0, done.stderr
     assert done.stderr.splitlines() == ["[method.cpp:1243] Error resizing tensor at input 0"]
     assert done.stdout.splitlines() == ["a result"]
+
+
+def test_a_logging_handler_made_inside_the_block_still_reaches_stderr_after_it():
+    """By default Python's own streams are left alone: a handler created inside (absl's, tf2onnx's basicConfig)
+    binds to the real sys.stderr, so a later real warning is not swallowed."""
+    done = run_python("""
+        import logging
+        from labkit.core import native_logs
+
+        with native_logs.quiet():
+            logging.basicConfig(format="%(levelname)s:%(message)s")
+        logging.warning("a real warning after the block")
+        """)
+    assert done.stderr.splitlines() == ["WARNING:a real warning after the block"]
 
 
 def test_the_block_raises_through_and_the_descriptors_come_back():
