@@ -63,12 +63,12 @@ def to_tflite(keras_model, mode: str = "fp32", calib: np.ndarray | None = None, 
     """Convert a Keras model with `tf.lite.TFLiteConverter` in one of TFLITE_MODES; returns the
     flatbuffer bytes, or writes them to `path` and returns the path. `calib` (NCHW training images)
     is required for "int8"."""
-    import tensorflow as tf
-
     if mode not in TFLITE_MODES:
         raise ValueError(f"mode must be one of {', '.join(TFLITE_MODES)}, not {mode!r}")
     if mode == "int8" and calib is None:
         raise ValueError("full-integer int8 needs `calib`: a batch of real training images for calibration")
+    import tensorflow as tf  # after the checks: a wrong call is told at once, not after TensorFlow's import
+
     converter = tf.lite.TFLiteConverter.from_keras_model(keras_model)
     if mode != "fp32":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
