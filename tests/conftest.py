@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from labkit.classroom import exercises
+from labkit.classroom import exercises, release
 from labkit.core import ledger, notebooks
 
 
@@ -37,6 +37,26 @@ def smoke_run(tmp_path_factory):
         if result["status"] != "ok":
             pytest.fail(f"{name} failed at cell {result.get('cell')}: {result.get('error')}")
         return out, ledger.load(out)
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def student_run(tmp_path_factory):
+    """student_run("03") -> the run folder of the student edition's notebook 03 (unsolved), run once per session
+    in smoke like `smoke_run`; fails with the notebook's error if it did not run to the end."""
+    done: dict[str, tuple[Path, dict]] = {}
+
+    def get(number: str) -> Path:
+        if number not in done:
+            nb = next(release.STUDENT_DIR.glob(f"{number}_*.ipynb"))
+            out = tmp_path_factory.mktemp(f"student-{nb.stem}")
+            notebooks.run([nb], out, profile="smoke")
+            done[number] = (out, json.loads((out / "summary.json").read_text())["notebooks"][nb.stem])
+        out, result = done[number]
+        if result["status"] != "ok":
+            pytest.fail(f"student edition {number} failed at cell {result.get('cell')}: {result.get('error')}")
+        return out
 
     return get
 
