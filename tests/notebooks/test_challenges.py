@@ -112,3 +112,19 @@ def test_the_grader_measures_each_artifact_again_in_its_sandbox(smoke_run, tmp_p
     assert rows["cy"]["01.serving_onnx"] == "error" and "is a link" in rows["cy"]["01.serving_onnx feedback"]
     assert rows["cy"]["03.static_int8"] == "error" and "not an ONNX model" in rows["cy"]["03.static_int8 feedback"]
     assert rows["cy"]["04.channel_budget"] == "error" and "more than" in rows["cy"]["04.channel_budget feedback"]
+
+
+# Weak attempts the notebooks' own runs leave behind (each costs a re-measurement, no export): the file the learner
+# would hand in without the challenge's knob, and the target and hint it must miss.
+WEAK = [("02.twin_nchw", "keras_from_function.onnx", {"nchw"}, "inputs_as_nchw"),  # tf2onnx left it NHWC
+        ("07.lm_int4", "lm_fp32.onnx", {"nbits_nodes", "size_ratio"}, "MatMulNBitsQuantizer"),  # not quantized
+        ("07.lm_int4", "lm_int4_matmulnbits.onnx", {"size_ratio"}, "larger blocks")]  # blocks of 32: 5 bits a weight
+
+
+@pytest.mark.parametrize(("cid", "name", "missed", "hint"), WEAK, ids=[f"{w[0]}-{w[1]}" for w in WEAK])
+def test_a_weak_attempt_from_the_notebooks_run_misses_its_target_with_the_hint(cid, name, missed, hint, smoke_run):
+    out, _ = smoke_run(cid[:2])
+    path = next((out / "artifacts").rglob(name))
+    j = judge_file(challenges.get(cid), path, "smoke")
+    assert j.status == "failed" and {r["metric"] for r in j.rows if not r["met"]} == missed, j.message()
+    assert hint in " ".join(j.hints)

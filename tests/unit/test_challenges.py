@@ -90,6 +90,21 @@ def test_01_fails_the_teacher_alone_with_the_normalisation_hint(tmp_path, teache
     assert j.hints == [nb01.HINT_RAW]
 
 
+def test_02_wants_a_tf2onnx_file_that_takes_nchw_images(tmp_path, fp32, teacher):
+    class Nhwc(torch.nn.Module):  # what tf2onnx writes without inputs_as_nchw: the Keras layout
+        def __init__(self):
+            super().__init__()
+            self.net = teacher
+
+        def forward(self, x):
+            return self.net(x.permute(0, 3, 1, 2))
+
+    nhwc = _judge("02.twin_nchw", _export(Nhwc(), tmp_path / "nhwc.onnx", shape=(2, 28, 28, 1)))
+    assert nhwc.status == "failed" and "nchw" in _missed(nhwc) and "inputs_as_nchw" in nhwc.message()
+    from_torch = _judge("02.twin_nchw", fp32)  # right numbers, wrong route
+    assert _missed(from_torch) == {"tf2onnx"} and "tf2onnx.convert.from_function" in from_torch.message()
+
+
 def test_03_size_and_accuracy(tmp_path, fp32):
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 

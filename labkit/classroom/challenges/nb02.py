@@ -20,7 +20,8 @@ def _takes_nchw(observed: dict) -> float:
 
 
 def _metrics(observed: dict, g: Ground) -> dict[str, float]:
-    return {"nchw": _takes_nchw(observed),
+    return {"tf2onnx": float(observed.get("producer") == "tf2onnx"),
+            "nchw": _takes_nchw(observed),
             **{f"max_abs_{b}": m.max_abs(observed, f"batch {b}", g.teacher_logits[:b]) for b in BATCHES}}
 
 
@@ -28,9 +29,12 @@ TWIN_NCHW = Challenge(
     id="02.twin_nchw",
     artifact="02_twin.onnx",
     task="convert the Keras twin with tf2onnx into an ONNX file that takes the kit's NCHW images with a dynamic batch",
-    measures="the input the file declares; its logits in ONNX Runtime on normalised NCHW test images at batch 1 and "
-             "37 against the shipped PyTorch teacher's",
-    targets=(Target("nchw", "takes (batch, 1, 28, 28) images, as PyTorch does", False, 1.0, HINT_LAYOUT, digits=".0f"),
+    measures="the tool that wrote the file and the input it declares; its logits in ONNX Runtime on normalised "
+             "NCHW test images at batch 1 and 37 against the shipped PyTorch teacher's",
+    targets=(Target("tf2onnx", "converted by tf2onnx (the producer the file names)", False, 1.0,
+                    "convert the Keras twin with tf2onnx.convert.from_function (an export from PyTorch is another "
+                    "route)", digits=".0f"),
+             Target("nchw", "takes (batch, 1, 28, 28) images, as PyTorch does", False, 1.0, HINT_LAYOUT, digits=".0f"),
              *(Target(f"max_abs_{b}", f"batch {b}: max |logit - teacher's| <= {{t}}", True, ATOL, HINT_PARITY,
                       digits=".1e") for b in BATCHES)),
     requests=lambda g: {f"batch {b}": {"": g.test.x[:b]} for b in BATCHES},

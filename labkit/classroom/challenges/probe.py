@@ -130,8 +130,9 @@ def _feed(session, request: dict) -> dict:
 
 
 def observe(data: bytes, requests: dict[str, dict], output: str = "") -> dict:
-    """Parse, count and run the artifact: {"bytes", "inputs" (name: dims), "ops" (op type: count), "macs",
-    "outputs" (request name: first output, or `output` by name), "errors" (request name: what ONNX Runtime said),
+    """Parse, count and run the artifact: {"bytes", "producer" (the tool that wrote it), "inputs" (name: dims),
+    "ops" (op type: count), "macs", "outputs" (request name: first output, or `output` by name), "errors"
+    (request name: what ONNX Runtime said),
     "refused" (request name: why the model's inputs cannot take it, so it did not run)}.
     Refused when the file is no ONNX model or ONNX Runtime cannot load it."""
     import onnxruntime as ort
@@ -162,6 +163,7 @@ def observe(data: bytes, requests: dict[str, dict], output: str = "") -> dict:
             outputs[key] = np.asarray(session.run(want, feeds)[0])
         except Exception as err:
             errors[key] = str(err).splitlines()[0][:300]
-    return {"bytes": len(data), "inputs": {i.name: _dims(i) for i in model.graph.input},
+    return {"bytes": len(data), "producer": model.producer_name,
+            "inputs": {i.name: _dims(i) for i in model.graph.input},
             "ops": dict(Counter(n.op_type for n in model.graph.node)), "macs": macs, "outputs": outputs,
             "errors": errors, "refused": refused}
