@@ -189,3 +189,14 @@ def test_each_challenge_cell_is_stripped_in_the_student_edition_and_judged_after
         text = "".join(mine["source"])
         assert release.BEGIN not in text and f"YOUR CODE HERE (challenge {c.id})" in text
         assert "raise" not in text  # the student edition runs on past an unsolved challenge
+
+
+def test_the_probe_imports_no_labkit():
+    """The sandboxed child loads probe.py by its path: it may import numpy, onnx and onnxruntime, never labkit."""
+    import ast
+
+    tree = ast.parse(open(probe.__file__).read())
+    modules = [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
+    modules += [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+    assert {m.split(".")[0] for m in modules} <= {"__future__", "os", "stat", "collections", "pathlib", "numpy",
+                                                  "onnx", "onnxruntime", "google"}
