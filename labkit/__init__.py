@@ -37,8 +37,8 @@ LAYERS = {
     "techniques": ("export", "convert", "keras_twin", "quant_math", "quantize", "prune", "distill", "pipeline",
                    "ondevice", "language_model", "generation"),
     "ui": ("widgets", "playground"),
-    "classroom": ("checking", "calls", "wire", "extract", "sandbox", "sandbox_child", "exercises", "release", "grade",
-                  "classbench"),
+    "classroom": ("checking", "calls", "wire", "extract", "sandbox", "sandbox_child", "exercises", "release",
+                  "challenges", "grade", "classbench"),
 }
 # `lk.<name>` -> the module's place in the tree
 MODULES = {name: f"labkit.{layer}.{name}" for layer, names in LAYERS.items() for name in names}

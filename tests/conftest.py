@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from labkit.classroom import exercises
+from labkit.classroom import exercises, release
 from labkit.core import ledger, notebooks
 
 
@@ -26,8 +26,9 @@ def pytest_collection_modifyitems(items):
 
 def shared_run(nodeid: str) -> str | None:
     """What a notebook test shares with others, from its id: the smoke run of notebook NN (`test_nbNN_*`, or a
-    test parametrized `[NN]`), its student edition's run, its run as an AVX2 CPU, or a module's fixture (a JupyterLab
-    server, a graded class). None: the test shares nothing."""
+    test parametrized `[NN]` or by a challenge `[NN.name]`), its student edition's run (tests named `student`, and
+    the personality tests: see STUDENT_PERSONALITY), or a module's fixture (a JupyterLab server, a graded class).
+    None: the test shares nothing."""
     path, _, test = nodeid.partition("::")
     module = Path(path).stem
     if Path(path).parent.name != "notebooks":
@@ -36,10 +37,10 @@ def shared_run(nodeid: str) -> str | None:
         return module
     if re.match(r"test_nb\d\d_", module):
         return f"smoke-{module[7:9]}"
-    number = re.search(r"\[(\d\d)\]$", test)
+    number = re.search(r"\[(\d\d)[.\]]", test)  # [03], or a challenge's id [03.static_int8]
     if number is None:
         return None
-    kind = "avx2" if module == "test_personalities" else "student" if "student" in test else "smoke"
+    kind = "student" if module == "test_personalities" or "student" in test else "smoke"
     return f"{kind}-{number[1]}"
 
 
@@ -58,20 +59,46 @@ def pytest_xdist_make_scheduler(config, log):
 @pytest.fixture(scope="session")
 def smoke_run(tmp_path_factory):
     """smoke_run("03") -> (run folder, that notebook's ledger rows as a DataFrame); fails with the
-    notebook's error if it did not run to the end. `personality` runs it as on a lower CPU."""
-    done: dict[tuple[str, str | None], tuple[Path, dict]] = {}
+    notebook's error if it did not run to the end."""
+    done: dict[str, tuple[Path, dict]] = {}
 
-    def get(name: str, personality: str | None = None):
-        key = (name, personality)
-        if key not in done:  # run each notebook once, even when it fails
+    def get(name: str):
+        if name not in done:  # run each notebook once, even when it fails
             nb = notebooks.find_notebook(name)
-            out = tmp_path_factory.mktemp(f"run-{nb.stem}-{personality or 'native'}")
-            notebooks.run([nb], out, profile="smoke", target="auto", personality=personality)
-            done[key] = (out, json.loads((out / "summary.json").read_text())["notebooks"][nb.stem])
-        out, result = done[key]
+            out = tmp_path_factory.mktemp(f"run-{nb.stem}")
+            notebooks.run([nb], out, profile="smoke", target="auto")
+            done[name] = (out, json.loads((out / "summary.json").read_text())["notebooks"][nb.stem])
+        out, result = done[name]
         if result["status"] != "ok":
             pytest.fail(f"{name} failed at cell {result.get('cell')}: {result.get('error')}")
         return out, ledger.load(out)
+
+    return get
+
+
+# The student editions of the notebooks whose results depend on the instruction set run as on an AVX2-only CPU
+# (tests/notebooks/test_personalities.py): a learner's laptop is as likely to be one, and a lower CPU is then checked
+# without a third run of each.
+STUDENT_PERSONALITY = {"01": "avx2", "03": "avx2"}
+
+
+@pytest.fixture(scope="session")
+def student_run(tmp_path_factory):
+    """student_run("03") -> the run folder of the student edition's notebook 03 (unsolved), run once per session
+    in smoke like `smoke_run` (as the CPU of STUDENT_PERSONALITY where it names one); fails with the notebook's
+    error if it did not run to the end."""
+    done: dict[str, tuple[Path, dict]] = {}
+
+    def get(number: str) -> Path:
+        if number not in done:
+            nb = next(release.STUDENT_DIR.glob(f"{number}_*.ipynb"))
+            out = tmp_path_factory.mktemp(f"student-{nb.stem}")
+            notebooks.run([nb], out, profile="smoke", personality=STUDENT_PERSONALITY.get(number))
+            done[number] = (out, json.loads((out / "summary.json").read_text())["notebooks"][nb.stem])
+        out, result = done[number]
+        if result["status"] != "ok":
+            pytest.fail(f"student edition {number} failed at cell {result.get('cell')}: {result.get('error')}")
+        return out
 
     return get
 

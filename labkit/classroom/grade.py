@@ -9,6 +9,12 @@ format (`labkit.classroom.wire`) and compares them with the kit's reference in i
 that reaches labkit is graded "forbidden". Submissions are only read. Anything odd in one submission becomes
 that student's "error" row with a sentence; the gradebook is always written.
 
+Each challenge of a graded notebook (`labkit.classroom.challenges`) adds a column: the artifact the student handed
+in (`submit/<file>` in the student's folder, as the notebook writes it) is copied into the sandbox, observed there
+by the kit's probe (ONNX Runtime runs only in the child) and judged here by the notebook's own code in `profile`
+(the smoke profile's looser thresholds unless asked): passed, failed (measured against each target, with the hint),
+missing, or error (not an ONNX file, a link, too large, a model that does not run).
+
 `run_notebooks=True` also runs each notebook whole (check cells restored from the kit, PROFILE and TARGET forced)
 in a kernel, unsandboxed as before, to report where it stopped; the grades still come from the sandbox."""
 
@@ -27,7 +33,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from labkit.classroom import exercises, sandbox, wire
+from labkit.classroom import challenges, exercises, sandbox, wire
+from labkit.classroom.challenges import grading as challenge_grading
 from labkit.classroom.checking import Exercise, judge
 from labkit.classroom.extract import (
     Extracted,
@@ -252,13 +259,18 @@ def run_whole(path: Path, run_dir: Path, profile: str, timeout: float) -> str:
 
 
 def _grade_student(student: str, nbs: dict[str, list[Path]], numbers: list[str], out: Path, box: sandbox.Sandbox,
-                   hidden: list[Path], case_seconds: float, run_notebooks: str | None) -> Row:
+                   hidden: list[Path], case_seconds: float, run_notebooks: str | None, student_dir: Path,
+                   profile: str) -> Row:
     """One student's row; nothing in it can stop another student's grading."""
     row = Row(student)
+    cids = [c.id for n in numbers for c in challenges.of_notebook(n)]
     try:
         todo = _prepare(nbs, numbers, row)
         if todo:
             row.grades.update(_run_sandboxed(todo, box, hidden, case_seconds))
+        if cids:  # each handed-in artifact measured again in the sandbox, judged here
+            found = challenge_grading.grade_artifacts(cids, student_dir, box, hidden, profile, box.limits.seconds)
+            row.grades.update({cid: Grade(*g) for cid, g in found.items()})
         for number in numbers if run_notebooks else ():
             paths = nbs.get(number, [])
             if len(paths) == 1:
@@ -266,8 +278,8 @@ def _grade_student(student: str, nbs: dict[str, list[Path]], numbers: list[str],
                 row.notes.append(f"{number} run whole: {note or 'ran to the end'}")
     except Exception as err:  # anything unforeseen stays this student's
         why = f"grading stopped: {type(err).__name__}: {str(err)[:200]}"
-        row.grades.update({ex.id: row.grades.get(ex.id, Grade("error", why)) for n in numbers
-                           for ex in exercises.of_notebook(n)})
+        row.grades.update({i: row.grades.get(i, Grade("error", why)) for n in numbers
+                           for i in [*(ex.id for ex in exercises.of_notebook(n)), *cids]})
         row.notes.append(why + " | " + traceback.format_exc(limit=2).replace("\n", " ")[-300:])
     return row
 
@@ -288,6 +300,7 @@ def grade(submissions: str | Path, out: str | Path | None = None, profile: str =
     asked = sorted(notebooks or {n for nbs in found.values() for n in nbs})
     numbers = [n for n in asked if exercises.of_notebook(n)]  # notebooks without exercises have nothing to grade
     ids = [ex.id for n in numbers for ex in exercises.of_notebook(n)]
+    cids = [c.id for n in numbers for c in challenges.of_notebook(n)]
     if not ids:
         raise ValueError(f"notebook(s) {', '.join(asked)} have no exercises; the kit's exercises are in "
                          f"{', '.join(sorted({ex.notebook for ex in exercises.EXERCISES.values()}))}")
@@ -300,6 +313,7 @@ def grade(submissions: str | Path, out: str | Path | None = None, profile: str =
               notebooks_dir().resolve(), (REPO_DIR / ".git").resolve()]  # and the kit's solutions and history
 
     preload = [lib for lib in PRELOAD if any(lib in exercises.get(i).libraries for i in ids)]
+    preload += list(challenge_grading.PRELOAD) if cids else []
     boxes: queue.Queue[sandbox.Sandbox] = queue.Queue()  # one sandboxed server per job, each in its own folder
     for k in range(jobs):
         (scratch / f"worker{k}").mkdir()
@@ -310,10 +324,11 @@ def grade(submissions: str | Path, out: str | Path | None = None, profile: str =
         box = boxes.get()
         try:
             row = _grade_student(student, nbs, numbers, out, box, hidden, case_seconds,
-                                 profile if run_notebooks else None)
+                                 profile if run_notebooks else None, Path(submissions) / student, profile)
         finally:
             boxes.put(box)
-        print(f"graded {student}: {sum(row.grades[i].status == 'passed' for i in ids)}/{len(ids)} passed", flush=True)
+        print(f"graded {student}: {sum(row.grades[i].status == 'passed' for i in ids + cids)}/{len(ids + cids)} passed",
+              flush=True)
         return row
 
     try:
@@ -323,7 +338,7 @@ def grade(submissions: str | Path, out: str | Path | None = None, profile: str =
         while not boxes.empty():
             boxes.get().close()
         shutil.rmtree(scratch, ignore_errors=True)
-    write_gradebook(rows, ids, out, isolation)
+    write_gradebook(rows, ids + cids, out, isolation)
     return out
 
 

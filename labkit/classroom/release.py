@@ -1,8 +1,11 @@
 """`labkit release`: the student edition of the notebooks. One source serves both editions: solutions sit
 between nbgrader's markers (`### BEGIN SOLUTION` / `### END SOLUTION`) inside the exercise's function,
 and the student edition replaces each block by a stub raising NotImplementedError with the exercise's
-hint. Check cells (nbgrader metadata `locked`) are locked against editing and deleting. Outputs are cleared;
-everything else is kept byte for byte in the notebooks' own JSON style."""
+hint. A challenge's cell (nbgrader `grade_id` "01-serving_onnx") holds its solution block at the top level; the
+student edition replaces it by a comment naming the task, so that the notebook still runs to the end (the judge
+cell then says that no artifact was handed in). Check cells (nbgrader metadata `locked`) are locked against
+editing and deleting. Outputs are cleared; everything else is kept byte for byte in the notebooks' own JSON
+style."""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from labkit.classroom import exercises
+from labkit.classroom import challenges, exercises
 from labkit.core.paths import REPO_DIR, folder, notebooks_dir
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
@@ -31,9 +34,10 @@ def _function_of(lines: list[str], begin: int) -> str | None:
     return None
 
 
-def strip_solutions(source: str, notebook: str, where: str = "a cell") -> str:
+def strip_solutions(source: str, notebook: str, where: str = "a cell", challenge: str | None = None) -> str:
     """`source` with every solution block replaced by a NotImplementedError stub carrying the hint of the
-    exercise whose function encloses it; ValueError for unbalanced markers or an unknown function."""
+    exercise whose function encloses it, or, in the cell of `challenge` (its id), by a comment naming the task;
+    ValueError for unbalanced markers or an unknown function."""
     lines = source.split("\n")
     by_function = {ex.function: ex for ex in exercises.of_notebook(notebook)}
     out, i = [], 0
@@ -45,10 +49,16 @@ def strip_solutions(source: str, notebook: str, where: str = "a cell") -> str:
             i += 1
             continue
         name = _function_of(lines, i)
+        end = next((j for j in range(i + 1, len(lines)) if lines[j].strip() == END), None)
+        if challenge is not None and name not in by_function and end is not None:
+            pad = lines[i][: len(lines[i]) - len(lines[i].lstrip())]
+            out += [f"{pad}# YOUR CODE HERE (challenge {challenge}): {challenges.get(challenge).task}.",
+                    f"{pad}# The cell below measures the file; until it exists it says so, and the notebook runs on."]
+            i = end + 1
+            continue
         if name not in by_function:
             raise ValueError(f"{where}: a solution block in {name or 'no function'}(), which is not an exercise of "
                              f"notebook {notebook} (its exercises: {', '.join(by_function) or 'none'})")
-        end = next((j for j in range(i + 1, len(lines)) if lines[j].strip() == END), None)
         if end is None or any(lines[j].strip() == BEGIN for j in range(i + 1, end)):
             raise ValueError(f"{where}: '{BEGIN}' in {name}() is not closed by '{END}'")
         ex = by_function[name]
@@ -71,7 +81,9 @@ def student_notebook(nb: dict, notebook: str) -> dict:
         cell["outputs"], cell["execution_count"] = [], None
         source = "".join(cell["source"])
         if BEGIN in source or END in source:
-            text = strip_solutions(source, notebook, f"{notebook} cell {cell.get('id', '?')}")
+            gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", "")
+            challenge = next((c.id for c in challenges.of_notebook(notebook) if challenges.grade_id(c) == gid), None)
+            text = strip_solutions(source, notebook, f"{notebook} cell {cell.get('id', '?')}", challenge)
             cell["source"] = text.splitlines(keepends=True)
     return nb
 

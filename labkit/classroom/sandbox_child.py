@@ -33,8 +33,9 @@ WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 
 
 def _load(name: str):
-    """A module of the kit's classroom folder that imports no labkit (wire, calls, checking), loaded by path."""
-    spec = importlib.util.spec_from_file_location(f"_grader_{name}", HERE / f"{name}.py")
+    """A module of the kit's classroom folder that imports no labkit (wire, calls, checking, challenges/probe),
+    loaded by path."""
+    spec = importlib.util.spec_from_file_location(f"_grader_{name.replace('/', '_')}", HERE / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up by name
     spec.loader.exec_module(module)
@@ -134,7 +135,7 @@ def serve(root: str) -> None:
     signal.signal(signal.SIGXFSZ, signal.SIG_DFL)  # Python ignores it: past the output limit the child ends, named
     for name in filter(None, os.environ.get("LABKIT_SANDBOX_PRELOAD", "").split(",")):
         importlib.import_module(name)  # before the hook, which refuses loading C libraries
-    modules = _load("wire"), _load("calls"), _load("checking")
+    modules = _load("wire"), _load("calls"), _load("checking"), _load("challenges/probe")
     cpu, token = int(os.environ.get("LABKIT_SANDBOX_CPU", "120")), os.environ.get(TOKEN, "")
     print("ready", flush=True)
     for line in sys.stdin:
@@ -162,21 +163,26 @@ def serve(root: str) -> None:
         print(f"exit {os.waitstatus_to_exitcode(status)}", flush=True)
 
 
-def _run_job(work: str, wire, calls, checking) -> None:
-    """Run every task of WORK/job.json not started before and write its outcomes."""
+def _run_job(work: str, wire, calls, checking, probe) -> None:
+    """Run every task of WORK/job.json not started before and write its outcomes. A task is a learner's function
+    on its cases, or an artifact (a challenge's file, copied into WORK) observed on its requests by `probe`."""
     os.chdir(work)
     job = json.loads(Path("job.json").read_text())
     tasks = []
     for task in job["tasks"]:
         if not Path(f"answers/{task['id']}.started").exists():  # a task that crashed the last child is not rerun
-            tasks.append((task, wire.load(task["cases"])))
+            tasks.append((task, wire.load(task["requests" if "artifact" in task else "cases"])))
     Path("answers").mkdir(exist_ok=True)
     forbidden: list[str] = []
     _arm(str(Path(work).resolve()), [os.path.realpath(h) for h in job["hidden"]], forbidden)
     save = wire.save
     for task, cases in tasks:
         Path(f"answers/{task['id']}.started").write_text("")
-        outcomes = _run_task(task, cases, calls.CALLS, checking.call_outcome, forbidden)
+        if "artifact" in task:  # the grader's own code measures the file: one outcome
+            outcomes = [checking.call_outcome(lambda t=task, r=cases: probe.observe(
+                Path(t["artifact"]).read_bytes(), r, t["output"]), task["seconds"])]
+        else:
+            outcomes = _run_task(task, cases, calls.CALLS, checking.call_outcome, forbidden)
         try:
             save(f"answers/{task['id']}", outcomes)
         except (TypeError, ValueError) as err:

@@ -172,11 +172,14 @@ def main(argv: list[str] | None = None) -> int:
                    help="release even where notebooks were edited since the last release, moving them into a dated "
                         "backup folder first (files the kit did not write are never touched)")
     p.set_defaults(fn=_release)
-    p = sub.add_parser("grade", help="grade students' exercises in a sandbox and write a gradebook (CSV and HTML)")
-    p.add_argument("submissions", help="a folder with one subfolder per student holding NN_*.ipynb notebooks")
+    p = sub.add_parser("grade", help="grade students' exercises and challenge files in a sandbox and write a "
+                                      "gradebook (CSV and HTML)")
+    p.add_argument("submissions", help="a folder with one subfolder per student holding NN_*.ipynb notebooks (and "
+                                       "submit/, the challenges' files)")
     p.add_argument("--notebooks", nargs="*", help="notebook numbers to grade (default: all submitted)")
     p.add_argument("--profile", default="smoke", choices=["smoke", "class", "full"],
-                   help="the profile of --run-notebooks runs (default smoke)")
+                   help="the profile of --run-notebooks runs and of the challenges' targets and test images "
+                        "(default smoke)")
     p.add_argument("--timeout", type=float, default=120,
                    help="seconds allowed per student's sandboxed run, and per notebook with --run-notebooks "
                         "(default 120)")

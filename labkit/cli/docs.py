@@ -11,13 +11,14 @@ import json
 import re
 from pathlib import Path
 
-from labkit.classroom import exercises
+from labkit.classroom import challenges, exercises
 from labkit.core.paths import REPO_DIR, notebooks_dir
 from labkit.measure import acceptance
 
 README = REPO_DIR / "README.md"
 REFERENCE = REPO_DIR / "docs" / "reference"
-SECTIONS = {"exercises": exercises.readme_table, "promises": acceptance.readme_table}
+SECTIONS = {"exercises": exercises.readme_table, "challenges": challenges.readme_table,
+            "promises": acceptance.readme_table}
 TIME_PARAGRAPH = re.compile(r"^(?:\*\*Time\*\*|Time\b)[^\n]*(?:\n(?!\n)[^\n]*)*", re.M)
 CONTENTS = "contents"  # the id of the generated map cell
 
@@ -88,7 +89,8 @@ def anchor(heading: str) -> str:
 
 
 def contents(nb: dict, name: str) -> str:
-    """The map of a notebook: its sections (## headings), its exercises, where to see its expected results."""
+    """The map of a notebook: its sections (## headings), its exercises and challenges, where to see its expected
+    results."""
     sections = [line[3:] for cell in nb["cells"] if cell["cell_type"] == "markdown" and cell.get("id") != CONTENTS
                 for line in "".join(cell["source"]).splitlines() if line.startswith("## ")]
     own = [ex for ex in exercises.EXERCISES.values() if ex.id.startswith(name[:2] + ".")]
@@ -96,6 +98,11 @@ def contents(nb: dict, name: str) -> str:
     if own:
         text += ("\n\n**Exercises** (each checked by the cell after it, graded by `labkit grade`): "
                  + "; ".join(f"`{ex.id}`, write `{ex.function}`" for ex in own) + ".")
+    tasks = challenges.of_notebook(name)
+    if tasks:
+        text += ("\n\n**Challenges** (the real tool's call is yours; the file it writes is measured against targets, "
+                 "in the notebook and again by `labkit grade`): "
+                 + "; ".join(f"`{c.id}`, hand in `submit/{c.artifact}`" for c in tasks) + ".")
     return text + (f"\n\n**Expected results**: [this notebook in the kit's reference run]"
                    f"(../docs/reference/results.md#{name}), to compare with yours before or after you run it.")
 

@@ -15,13 +15,14 @@ import numpy as np
 import pytest
 
 from labkit import cli
-from labkit.classroom import exercises, grade, sandbox, wire
+from labkit.classroom import challenges, exercises, grade, sandbox, wire
 from labkit.classroom.checking import run_check
 from labkit.classroom.extract import grade_id
 from labkit.core import notebooks
 from labkit.core.paths import REPO_DIR
 
 EX = exercises.get("03.fake_quant")
+CHALLENGE = "03.static_int8"  # a column too: tests/notebooks/test_challenges.py grades handed-in artifacts
 NAME = "03_quantization.ipynb"
 CASE = 2.0  # seconds per call of a learner's function in these tests
 SIGNATURE = "def fake_quant_per_channel(w, bits=8):\n"
@@ -205,7 +206,8 @@ def test_every_row_is_as_expected(graded):
             assert got[0] == status and got[1].startswith(message[:-3]), (student, got)
         else:
             assert got == (status, message), student
-        assert rows[student]["score"] == f"{int(status == 'passed')}/1"
+        assert rows[student][CHALLENGE] == "missing"  # no submit/ folder in this class: nothing to measure
+        assert rows[student]["score"] == f"{int(status == 'passed')}/{1 + len(challenges.of_notebook('03'))}"
 
 
 def test_others_unchanged_and_nothing_written(graded):
@@ -223,7 +225,8 @@ def test_scores_feedback_and_isolation_are_written(graded):
     with (out / "scores.csv").open() as f:
         scores = {r["student"]: r for r in csv.DictReader(f)}
     assert set(scores) == set(expected)
-    assert scores["alice"] == {"student": "alice", "score": "1", "out of": "1"}
+    out_of = str(1 + len(challenges.of_notebook("03")))  # the exercise and 03's challenge (not handed in here)
+    assert scores["alice"] == {"student": "alice", "score": "1", "out of": out_of}
     assert scores["delegate"]["score"] == "0"
     page = (out / "students" / "zoë ünal (2nd try)" / "feedback.html").read_text()
     assert "passed" in page and "<script" not in page

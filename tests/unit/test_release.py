@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from labkit import cli
-from labkit.classroom import exercises, release
+from labkit.classroom import challenges, exercises, release
 from labkit.core import notebooks
 
 SOLUTION = '''def parity_check(reference, candidate, atol=1e-4):
@@ -177,7 +177,9 @@ def _calls(code: str) -> set[str]:
 
 
 def _solution_blocks(number: str) -> list[str]:
-    """The notebook's solution blocks and the bodies of its exercises' references in the kit (docstrings left out)."""
+    """The notebook's exercise solution blocks and the bodies of its exercises' references in the kit (docstrings
+    left out). A challenge's block is left out: it is the real call of the tool the notebook shows above it, with
+    the learner's own settings; test_challenges.py checks that the student edition's challenge cell is stubbed."""
     import ast
     import inspect
 
@@ -187,7 +189,10 @@ def _solution_blocks(number: str) -> list[str]:
         body = fn.body[1:] if isinstance(fn.body[0], ast.Expr) else fn.body
         blocks.append("\n".join(ast.unparse(stmt) for stmt in body))
     nb = json.loads(notebooks.find_notebook(number).read_text())
+    challenge_ids = {challenges.grade_id(c) for c in challenges.of_notebook(number)}
     for cell in nb["cells"]:
+        if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") in challenge_ids:
+            continue
         src = "".join(cell["source"])
         while release.BEGIN in src:
             _, _, rest = src.partition(release.BEGIN)
