@@ -90,6 +90,8 @@ RUNTIMES: tuple[Runtime, ...] = (
             probe=probes.onnxruntime_providers),
     Runtime("openvino", "openvino", ("openvino",), {".onnx": f"{RUNNERS}:openvino_runner"},
             probe=probes.openvino_devices),
+    # generation only (a model folder with genai_config.json, run by labkit.techniques.generation.GenaiLM)
+    Runtime("onnxruntime-genai", "onnxruntime_genai", ("onnxruntime-genai",)),
     Runtime("tensorflow", "tensorflow", ("tensorflow-cpu", "tensorflow", "keras"),
             {".keras": f"{RUNNERS}:keras_runner", "savedmodel": f"{RUNNERS}:savedmodel_runner"}),
     Runtime("litert", "ai_edge_litert", ("ai-edge-litert",), {".tflite": f"{RUNNERS}:litert_runner"}),

@@ -12,8 +12,8 @@ from labkit.core import registry
 from labkit.core.cpu import cpu_info
 
 # Recorded besides the runtimes' own distributions (labkit.core.registry): the tools that make the artifacts.
-TOOLS = ("torchao", "torch-pruning", "onnx", "onnxscript", "tf2onnx", "litert-torch", "coremltools", "numpy",
-         "papermill")
+TOOLS = ("torchao", "torch-pruning", "onnx", "onnxscript", "tf2onnx", "litert-torch", "coremltools", "nncf",
+         "numpy", "papermill")
 
 
 def versions() -> dict[str, str]:

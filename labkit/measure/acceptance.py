@@ -382,6 +382,11 @@ def _lm_greedy(rows):
     return Measured(r["greedy_identical"], "new tokens identical to PyTorch's, of 64")
 
 
+def _lm_genai_greedy(rows):
+    r = _pick(rows, "onnxruntime-genai fp32")
+    return Measured(r["greedy_identical"], "new tokens of its own greedy search identical to PyTorch's, of 64")
+
+
 def _ppl_ratio(variant: str):
     def measure(rows):
         q, f = _pick(rows, variant), _pick(rows, LM_FP32)
@@ -480,6 +485,13 @@ BARS += [
     Bar(LM, "07.int4_perplexity", "ONNX Runtime int4 (group 32) perplexity <= {t:g}x fp32",
         _ppl_ratio("ORT int4 MatMulNBits g32"), True, 1.10, 1.10, unit="x"),
     Bar(LM, "07.int4_size", "int4 ONNX file <= {t:g}x the fp32 file", _lm_int4_size, True, 0.35, 0.35, unit="x"),
+    Bar(LM, "07.nncf_int8_perplexity", "OpenVINO NNCF int8 weight-only perplexity <= {t:g}x fp32",
+        _ppl_ratio("OpenVINO NNCF int8"), True, 1.03, 1.03, unit="x"),
+    Bar(LM, "07.nncf_int4_perplexity",
+        "OpenVINO NNCF int4 (group 32, adjusted where a row does not divide) perplexity <= {t:g}x fp32",
+        _ppl_ratio("OpenVINO NNCF int4 g32"), True, 1.10, 1.10, unit="x"),
+    Bar(LM, "07.genai_greedy", "onnxruntime-genai fp32 greedy tokens identical to PyTorch's >= {t:g} of 64",
+        _lm_genai_greedy, False, 64, 64),
     Bar(LM, "07.kv_cache", "decode with the KV cache >= {t:g}x faster than without", _lm_kv_speedup, False, 3.0,
         None, "smoke decodes too few tokens to time", "x"),
     Bar(LM, "07.loss", "the shipped model's held-out loss <= {t:g} nats per character", _lm_shipped_loss, True, 1.70,

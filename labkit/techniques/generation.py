@@ -1,6 +1,7 @@
 """Running a causal language model token by token: one generation loop (prefill then decode, timed apart, greedy
 or sampled) over interchangeable backends (PyTorch with or without the KV cache, an exported model with the cache
-as inputs and outputs in ONNX Runtime or OpenVINO), and the held-out loss per character of any of them."""
+as inputs and outputs in ONNX Runtime or OpenVINO, a model folder of onnxruntime-genai), and the held-out loss per
+character of any of them."""
 
 from __future__ import annotations
 
@@ -101,6 +102,38 @@ def openvino_lm(path: str | Path, model, precision: str = "fp32") -> ExportedLM:
     return ExportedLM(run, s.layers, s.kv_heads, s.head_dim, "openvino", "fp32" if "32" in ran else ran)
 
 
+class GenaiLM:
+    """A model folder written by onnxruntime-genai's model builder (model.onnx and genai_config.json), loaded as
+    `onnxruntime_genai.Model`, driven through its `Generator`: the kit's loop picks each token and hands it back with
+    `append_tokens`, so the timing and the sampling are the same as for the other backends."""
+
+    runtime = "onnxruntime-genai"
+
+    def __init__(self, og_model, precision: str = "fp32"):
+        self.model, self.precision = og_model, precision
+
+    def _generator(self, ids: np.ndarray):
+        import onnxruntime_genai as og
+
+        ids = np.atleast_2d(np.asarray(ids, np.int32))
+        params = og.GeneratorParams(self.model)
+        params.set_search_options(batch_size=len(ids))
+        generator = og.Generator(self.model, params)
+        generator.append_tokens(ids)
+        return generator
+
+    def logits(self, ids: np.ndarray) -> np.ndarray:
+        return np.asarray(self._generator(ids).get_output("logits"))
+
+    def prefill(self, ids: np.ndarray):
+        generator = self._generator(ids)
+        return np.asarray(generator.get_logits())[:, -1], generator
+
+    def step(self, tokens: np.ndarray, state):
+        state.append_tokens(np.asarray(tokens, np.int32)[:, None])
+        return np.asarray(state.get_logits())[:, -1], state
+
+
 @dataclass
 class Generation:
     """New tokens (batch, n) and the seconds of the prefill and of each decode step."""
@@ -150,6 +183,14 @@ def generate(lm, prompt: np.ndarray, n_new: int, temperature: float = 0.0, seed:
             logits, state = lm.step(gen.tokens[:, i], state)
             gen.step_s.append(time.perf_counter() - t0)
     return gen
+
+
+def identical_prefix(tokens: np.ndarray, reference: np.ndarray) -> int:
+    """How many leading new tokens (columns of (batch, n) arrays) are identical to `reference` in every sequence:
+    greedy parity counts tokens until the first difference, since every later token depends on it."""
+    tokens, reference = np.atleast_2d(tokens), np.atleast_2d(reference)
+    n = min(tokens.shape[1], reference.shape[1])
+    return int((tokens[:, :n] == reference[:, :n]).all(axis=0).cumprod().sum())
 
 
 def loss_per_char(lm, ids: np.ndarray, n_chars: int, context: int = 256, max_windows: int | None = None,

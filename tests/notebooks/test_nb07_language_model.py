@@ -14,6 +14,7 @@ FP32, ORT_FP32 = "torch fp32", "ORT fp32"
 
 
 ORT_INT4, AO_INT8, AO_INT4 = "ORT int4 MatMulNBits g32", "torchao int8 weight-only", "torchao int4 weight-only g32"
+NNCF_INT8, NNCF_INT4, GENAI = "OpenVINO NNCF int8", "OpenVINO NNCF int4 g32", "onnxruntime-genai fp32"
 
 
 LM_KEYS = ("perplexity", "prefill_tokens_per_s", "decode_tokens_per_s", "context")
@@ -32,7 +33,7 @@ def first(df, variant):
 
 
 def test_rows_carry_the_language_model_keys(rows):
-    for variant in (FP32, ORT_FP32, ORT_INT4, AO_INT8, AO_INT4):
+    for variant in (FP32, ORT_FP32, ORT_INT4, AO_INT8, AO_INT4, NNCF_INT8, NNCF_INT4, GENAI):
         row = first(rows, variant)
         assert row["technique"] == "language-model" and row["precision"] in PRECISIONS
         for key in LM_KEYS:
@@ -70,3 +71,25 @@ def test_kv_cache_speedup_is_recorded(rows):
 def test_openvino_ran_in_fp32_with_parity(rows):
     row = first(rows, "OpenVINO fp32")
     assert row["precision"] == "fp32" and row["parity_passed"] and row["greedy_identical"] == 64
+
+
+def test_nncf_weight_compression_for_openvino(rows):
+    fp32, ort_fp32 = first(rows, FP32)["perplexity"], first(rows, ORT_FP32)["size_bytes"]
+    int8, int4 = first(rows, NNCF_INT8), first(rows, NNCF_INT4)
+    for row in (int8, int4):
+        assert row["runtime"] == "openvino" and row["computed_in"] == "fp32"  # f32 asked for, and reported
+    assert int8["precision"] == "int8" and int4["precision"] == "int4" and int4["group"] == 32
+    # the bars: int8 within 3% of fp32, int4 within 10% (on the same held-out windows)
+    assert int8["perplexity"] <= 1.03 * fp32 and int4["perplexity"] <= 1.10 * fp32
+    # 8 of 32 bits plus a scale and zero point per row; 4 bits plus a scale per group (the embedding and output
+    # layer kept in int8 by NNCF's default): the same size bars as the kit's other int8 and int4 files
+    assert int8["size_bytes"] <= 0.27 * ort_fp32 and int4["size_bytes"] <= 0.35 * ort_fp32
+    assert int4["size_bytes"] < int8["size_bytes"]
+
+
+def test_onnxruntime_genai_greedy_parity(rows):
+    row = first(rows, GENAI)
+    assert row["runtime"] == "onnxruntime-genai" and row["precision"] == "fp32"
+    assert row["greedy_identical"] == 64  # its own greedy search, 64 new tokens identical to PyTorch
+    assert row["parity_passed"] and row["parity_max_abs"] <= 1e-4  # the fp32 tolerance of lk.parity
+    assert abs(row["perplexity"] / first(rows, FP32)["perplexity"] - 1) < 1e-3  # the same model, rebuilt

@@ -115,6 +115,15 @@ def test_sampling_is_reproducible_from_the_seed(tiny_model):
         generation.generate(lm_, prompt, 0)
 
 
+def test_identical_prefix_counts_until_the_first_difference():
+    ref = np.array([[1, 2, 3, 4, 5], [6, 7, 8, 9, 10]])
+    assert generation.identical_prefix(ref, ref) == 5
+    other = ref.copy()
+    other[1, 2] = 0  # one sequence differs at the third token: the later agreement does not count
+    assert generation.identical_prefix(other, ref) == 2
+    assert generation.identical_prefix(ref[0], ref[0, :3]) == 3  # 1-D rows, and the shorter length bounds it
+
+
 def test_kv_cache_module_matches_the_model(tiny_model):
     ids = torch.randint(0, 64, (1, 6))
     past = lang.empty_cache(tiny_model)
