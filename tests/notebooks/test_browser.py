@@ -1,7 +1,8 @@
 """What a learner sees in a real browser (issue 16): JupyterLab, started here on a free localhost port, runs
-every notebook that uses `lk.widgets` in headless Chromium, in the smoke profile, and the page is checked: no
-traceback, every widget rendered, every plotly scatter trace with x and y arrays in the page, and one change
-to each dropdown and slider changes what is shown. Headless papermill runs cannot see any of this.
+the student edition (what `make lab` opens) of every notebook that uses `lk.widgets` in headless Chromium, in
+the smoke profile, and the page is checked: no traceback, every widget rendered, every plotly scatter trace with
+x and y arrays in the page, and one change to each dropdown and slider changes what is shown. Headless
+papermill runs cannot see any of this.
 
 Needs Debian's `chromium` and Playwright's Python package (no browser download: Playwright drives the system
 chromium); skipped with the reason where either is missing. `LABKIT_SCREENSHOTS=DIR` keeps a screenshot of
@@ -23,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from labkit.classroom import release
 from labkit.core import notebooks
 
 CHROMIUM = shutil.which("chromium")
@@ -48,7 +50,7 @@ def _uses_widgets(nb: Path) -> bool:
     return any(c["cell_type"] == "code" and "lk.widgets" in "".join(c["source"]) for c in cells)
 
 
-WIDGET_NOTEBOOKS = [nb for nb in notebooks.all_notebooks() if _uses_widgets(nb)]
+WIDGET_NOTEBOOKS = [release.STUDENT_DIR / nb.name for nb in notebooks.all_notebooks() if _uses_widgets(nb)]
 
 
 def _smoke_copy(nb: Path, dest: Path, kernel: str) -> None:
