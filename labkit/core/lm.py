@@ -73,10 +73,17 @@ def load(folder: Path | None = None):
     """(model, tokenizer) of the shipped language model, verified, in fp32 and eval mode, offline."""
     from tokenizers import Tokenizer
     from transformers import LlamaForCausalLM
+    from transformers.utils import logging as hf_logging
 
     folder = folder or model_dir()
     verify(folder)
-    model = LlamaForCausalLM.from_pretrained(folder, dtype=torch.float32, local_files_only=True).eval()
+    shown = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()  # its "Loading weights" bar would stay in a saved notebook as a dead widget
+    try:
+        model = LlamaForCausalLM.from_pretrained(folder, dtype=torch.float32, local_files_only=True).eval()
+    finally:
+        if shown:
+            hf_logging.enable_progress_bar()
     return model, Tokenizer.from_file(str(folder / "tokenizer.json"))
 
 

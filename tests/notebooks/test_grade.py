@@ -298,8 +298,10 @@ def test_run_notebooks_restores_check_cells_and_reports_where_it_stopped(tmp_pat
     """--run-notebooks runs a small notebook 02 whole: an edited check cell is the kit's again, and the notes say
     which cells raised (papermill's injected-parameters cell counts); the grades still come from the sandbox."""
     kit = json.loads(notebooks.find_notebook("02").read_text())
+    exercise_cells = {grade_id(ex, check) for ex in exercises.of_notebook("02") for check in (False, True)}
     keep = [c for c in kit["cells"] if c["cell_type"] == "code" and (
-        "parameters" in c["metadata"].get("tags", []) or c["metadata"].get("nbgrader"))]
+        "parameters" in c["metadata"].get("tags", []) or
+        c["metadata"].get("nbgrader", {}).get("grade_id") in exercise_cells)]  # a challenge needs the cells above
     conv, check = (next(c for c in keep if c["metadata"].get("nbgrader", {}).get("grade_id") == g)
                    for g in ("02-conv_kernel", "02-conv_kernel-check"))
     check["source"] = "print('edited away')"

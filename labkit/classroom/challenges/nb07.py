@@ -18,15 +18,11 @@ WINDOWS = {"smoke": 4, "class": 8, "full": 8}  # windows judged; each window's l
 def _reference(profile: str) -> tuple[np.ndarray, list[int], float, int]:
     """The held-out token ids, the windows' starts, the shipped fp32 model's mean cross-entropy per token on them
     (nats) and its parameter count."""
-    import contextlib
-    import io
-
     import torch
 
     from labkit.core import lm, text
 
-    with contextlib.redirect_stderr(io.StringIO()):  # transformers' "Loading weights" bar: the notebook showed it once
-        model, tok = lm.load()
+    model, tok = lm.load()
     ids = lm.encode(tok, text.load("test")).numpy().astype(np.int64)
     starts = np.linspace(0, len(ids) - CONTEXT - 1, WINDOWS.get(profile, 8)).astype(int).tolist()
     with torch.no_grad():
