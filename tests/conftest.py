@@ -6,7 +6,6 @@ a minute: `pytest tests/unit` or `pytest -m "not notebook"`."""
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 
@@ -43,12 +42,6 @@ def shared_run(nodeid: str) -> str | None:
         return None
     kind = "student" if module == "test_personalities" or "student" in test else "smoke"
     return f"{kind}-{number[1]}"
-
-
-def pytest_xdist_auto_num_workers(config) -> int:
-    """`-n auto`: one worker more than the cores, at most four. A notebook's run leaves its core idle while it
-    waits on a kernel, an import or a file, so on two cores a third worker fills the gaps."""
-    return min((os.cpu_count() or 1) + 1, 4)
 
 
 def pytest_xdist_make_scheduler(config, log):

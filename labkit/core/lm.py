@@ -4,6 +4,7 @@ split; loading the shipped copy, and the held-out loss per character."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -73,18 +74,26 @@ def load(folder: Path | None = None):
     """(model, tokenizer) of the shipped language model, verified, in fp32 and eval mode, offline."""
     from tokenizers import Tokenizer
     from transformers import LlamaForCausalLM
-    from transformers.utils import logging as hf_logging
-
     folder = folder or model_dir()
     verify(folder)
-    shown = hf_logging.is_progress_bar_enabled()
-    hf_logging.disable_progress_bar()  # its "Loading weights" bar would stay in a saved notebook as a dead widget
-    try:
+    with no_loading_bar():
         model = LlamaForCausalLM.from_pretrained(folder, dtype=torch.float32, local_files_only=True).eval()
+    return model, Tokenizer.from_file(str(folder / "tokenizer.json"))
+
+
+@contextlib.contextmanager
+def no_loading_bar():
+    """transformers' "Loading weights" bar off inside the block (the kit's model loads in a blink, and in a notebook
+    the bar would stay behind as a widget that a saved and reopened notebook cannot display)."""
+    from transformers.utils import logging as hf_logging
+
+    shown = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
     finally:
         if shown:
             hf_logging.enable_progress_bar()
-    return model, Tokenizer.from_file(str(folder / "tokenizer.json"))
 
 
 def encode(tokenizer, text: str) -> torch.Tensor:
