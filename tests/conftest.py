@@ -1,7 +1,8 @@
 """Shared fixtures: each notebook is executed once per session, in the smoke profile, in a fresh
 kernel, into its own run folder; tests then assert on that run's ledger. Tests under tests/notebooks/ run
 notebooks (or grading, a browser, mutated kernels) and carry the `notebook` marker; tests/unit/ runs in about
-a minute: `pytest tests/unit` or `pytest -m "not notebook"`."""
+two minutes on two cores: `pytest tests/unit` or `pytest -m "not notebook"`. With pytest-xdist (`-n auto` in
+pyproject.toml) the scheduler below keeps the tests of one run in one worker."""
 
 from __future__ import annotations
 
@@ -19,8 +20,8 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if "notebooks" in item.path.parent.parts[-1:]:
             item.add_marker(pytest.mark.notebook)
-            if "smoke_run" in item.fixturenames and shared_run(item.nodeid) is None:
-                raise pytest.UsageError(f"{item.nodeid} uses a notebook's smoke run but its id does not say which: "
+            if {"smoke_run", "student_run"} & set(item.fixturenames) and shared_run(item.nodeid) is None:
+                raise pytest.UsageError(f"{item.nodeid} uses a notebook's run but its id does not say which: "
                                         f"put it in test_nbNN_*.py or parametrize it by `number`")
 
 
