@@ -45,6 +45,13 @@ class Target:
         return not math.isnan(value) and (value <= t if self.at_most else value >= t)
 
 
+def points_lost_target(published: float, hint: str, smoke: float, smoke_reason: str) -> Target:
+    """The accuracy target of the image classifiers' challenges: at most `published` points of top-1 below the
+    shipped teacher on the same images (`smoke` in the smoke profile, with its reason)."""
+    return Target("points_lost", "top-1 accuracy <= {t} points below the teacher's", True, published, hint,
+                  smoke=smoke, smoke_reason=smoke_reason, digits=".2f")
+
+
 @dataclass(frozen=True)
 class Challenge:
     """A task judged by measuring the artifact it produces: the file the learner hands in (`artifact`, in the

@@ -47,12 +47,22 @@ def ratio(value: float, reference: float) -> float:
     return NAN if value is None or value < 0 or reference <= 0 else float(value) / float(reference)
 
 
+def fp32_size_ratio(observed: dict, params: int) -> float:
+    """The file's bytes against the same model's fp32 weights (4 bytes a parameter)."""
+    return ratio(observed["bytes"], 4 * params)
+
+
 CHUNK = 500  # images per request: ONNX Runtime's activations for a whole test split at once would not fit a sandbox
 
 
 def image_requests(x: np.ndarray) -> dict[str, dict]:
     """Requests that run `x` through the model's only input in chunks of CHUNK images."""
     return {f"images {k // CHUNK}": {"": x[k:k + CHUNK]} for k in range(0, len(x), CHUNK)}
+
+
+def test_image_requests(ground) -> dict[str, dict]:
+    """`image_requests` of the ground's test images: what the image classifiers' challenges run."""
+    return image_requests(ground.test.x)
 
 
 def logits(observed: dict, n: int) -> np.ndarray | None:

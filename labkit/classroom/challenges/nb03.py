@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from labkit.classroom.challenges import metrics as m
-from labkit.classroom.challenges.judging import Challenge, Ground, Target
+from labkit.classroom.challenges.judging import Challenge, Ground, Target, points_lost_target
 from labkit.measure.acceptance import SMALL
 
 
 def _metrics(observed: dict, g: Ground) -> dict[str, float]:
-    return {"size_ratio": m.ratio(observed["bytes"], 4 * g.teacher_params),
+    return {"size_ratio": m.fp32_size_ratio(observed, g.teacher_params),
             "points_lost": m.points_lost(observed, g.test.y, g.teacher_accuracy)}
 
 
@@ -22,11 +22,11 @@ STATIC_INT8 = Challenge(
     targets=(Target("size_ratio", "file <= {t}x the teacher's fp32 weights", True, 0.27,
                     "quantize weights and activations to 8 bits (weight_type=QuantType.QInt8, static, QDQ); "
                     "a float16 or dynamic model keeps more bytes", digits=".3f"),
-             Target("points_lost", "top-1 accuracy <= {t} points below the teacher's", True, 0.5,
+             points_lost_target(0.5,
                     "calibrate on real training images (calib), per_channel=True, calibrate_method MinMax or "
                     "Percentile; on CPUs without int8 dot products set reduce_range=lk.cpu.needs_reduce_range()",
-                    smoke=1.5, smoke_reason=SMALL, digits=".2f")),
-    requests=lambda g: m.image_requests(g.test.x),
+                    1.5, SMALL)),
+    requests=m.test_image_requests,
     metrics=_metrics,
 )
 

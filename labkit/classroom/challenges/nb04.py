@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from labkit.classroom.challenges import metrics as m
-from labkit.classroom.challenges.judging import Challenge, Ground, Target
+from labkit.classroom.challenges.judging import Challenge, Ground, Target, points_lost_target
 from labkit.measure.acceptance import SHORT_TRAINING
 
 
@@ -23,11 +23,11 @@ CHANNEL_BUDGET = Challenge(
     targets=(Target("macs_ratio", "<= {t}x the teacher's MACs per image", True, 0.20,
                     "prune more channels: a layer's MACs scale with its input width times its output width, so "
                     "pruning_ratio r leaves about (1 - r)^2 of them", digits=".3f"),
-             Target("points_lost", "top-1 accuracy <= {t} points below the teacher's", True, 2.0,
+             points_lost_target(2.0,
                     "fine-tune after pruning (more images; about twice the learning rate of the unstructured "
                     "fine-tune), prune a little less, or keep the classifier's last layer in ignored_layers",
-                    smoke=50.0, smoke_reason=SHORT_TRAINING + ": judged only far from chance (10%)", digits=".2f")),
-    requests=lambda g: m.image_requests(g.test.x),
+                    50.0, SHORT_TRAINING + ": judged only far from chance (10%)")),
+    requests=m.test_image_requests,
     metrics=_metrics,
 )
 

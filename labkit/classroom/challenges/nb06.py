@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from labkit.classroom.challenges import metrics as m
-from labkit.classroom.challenges.judging import Challenge, Ground, Target
+from labkit.classroom.challenges.judging import Challenge, Ground, Target, points_lost_target
 from labkit.measure.acceptance import SHORT_TRAINING
 
 
 def _metrics(observed: dict, g: Ground) -> dict[str, float]:
-    return {"size_ratio": m.ratio(observed["bytes"], 4 * g.teacher_params),
+    return {"size_ratio": m.fp32_size_ratio(observed, g.teacher_params),
             "macs_ratio": m.ratio(observed["macs"], g.teacher_macs),
             "points_lost": m.points_lost(observed, g.test.y, g.teacher_accuracy)}
 
@@ -26,11 +26,11 @@ SHIP = Challenge(
              Target("macs_ratio", "<= {t}x the teacher's MACs per image (MACs, not a timing)", True, 0.25,
                     "ship a stage with fewer operations: the student or its pruned version (int8 keeps the MACs, it "
                     "only makes each one cheaper)", digits=".3f"),
-             Target("points_lost", "top-1 accuracy <= {t} points below the teacher's", True, 1.5,
+             points_lost_target(1.5,
                     "ship a stage that kept its accuracy: compare the stage table's accuracies; a stage far below "
                     "the others needs more distillation epochs or a gentler PRUNE_RATIO",
-                    smoke=30.0, smoke_reason=SHORT_TRAINING + ": only far from chance", digits=".2f")),
-    requests=lambda g: m.image_requests(g.test.x),
+                    30.0, SHORT_TRAINING + ": only far from chance")),
+    requests=m.test_image_requests,
     metrics=_metrics,
 )
 

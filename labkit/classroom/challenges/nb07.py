@@ -48,7 +48,7 @@ def _metrics(observed: dict, g: Ground) -> dict[str, float]:
     outs = [observed.get("outputs", {}).get(f"window {k}") for k in range(len(starts))]
     ok = all(o is not None and np.asarray(o).size == CONTEXT * np.asarray(o).shape[-1] for o in outs)
     ce = np.mean([_cross_entropy(o, ids, s) for o, s in zip(outs, starts, strict=True)]) if ok else m.NAN
-    return {"size_ratio": m.ratio(observed["bytes"], 4 * params),
+    return {"size_ratio": m.fp32_size_ratio(observed, params),
             "nbits_nodes": float(observed.get("ops", {}).get("MatMulNBits", 0)),
             "perplexity_ratio": float(np.exp(ce - reference)) if ok else m.NAN}
 
