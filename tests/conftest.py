@@ -28,7 +28,8 @@ def pytest_collection_modifyitems(items):
 def shared_run(nodeid: str) -> str | None:
     """What a notebook test shares with others, from its id: the smoke run of notebook NN (`test_nbNN_*`, or a
     test parametrized `[NN]` or by a challenge `[NN.name]`), its student edition's run (tests named `student`, and
-    the personality tests: see STUDENT_PERSONALITY), or a module's fixture (a JupyterLab server, a graded class).
+    the personality tests: see STUDENT_PERSONALITY; the browser test's for BROWSER_STUDENTS), or a module's fixture
+    (a JupyterLab server, a graded class).
     None: the test shares nothing."""
     path, _, test = nodeid.partition("::")
     module = Path(path).stem
@@ -41,8 +42,9 @@ def shared_run(nodeid: str) -> str | None:
     number = re.search(r"\[(\d\d)[.\]]", test)  # [03], or a challenge's id [03.static_int8]
     if number is None:
         return None
-    kind = "student" if module == "test_personalities" or "student" in test else "smoke"
-    return f"{kind}-{number[1]}"
+    if module == "test_personalities" or "student" in test:
+        return "test_browser" if number[1] in BROWSER_STUDENTS else f"student-{number[1]}"
+    return f"smoke-{number[1]}"
 
 
 def pytest_xdist_make_scheduler(config, log):
@@ -83,14 +85,28 @@ def smoke_run(tmp_path_factory):
 STUDENT_PERSONALITY = {"01": "avx2", "03": "avx2"}
 
 
+# The student editions that the browser test (tests/notebooks/test_browser.py) also runs to the end in smoke: their
+# student tests go to its worker, after it, and use its run folder (`browser_runs`) instead of a second run. Only
+# a saving: where there is no browser, or its run failed, `student_run` runs the notebook itself.
+BROWSER_STUDENTS = {"06"}
+
+
 @pytest.fixture(scope="session")
-def student_run(tmp_path_factory):
+def browser_runs() -> dict[str, Path]:
+    """number -> the run folder of a student edition the browser test ran to the end (filled by that test)."""
+    return {}
+
+
+@pytest.fixture(scope="session")
+def student_run(tmp_path_factory, browser_runs):
     """student_run("03") -> the run folder of the student edition's notebook 03 (unsolved), run once per session
-    in smoke like `smoke_run` (as the CPU of STUDENT_PERSONALITY where it names one); fails with the notebook's
-    error if it did not run to the end."""
+    in smoke like `smoke_run` (as the CPU of STUDENT_PERSONALITY where it names one), or the browser test's run of
+    it (BROWSER_STUDENTS); fails with the notebook's error if it did not run to the end."""
     done: dict[str, tuple[Path, dict]] = {}
 
     def get(number: str) -> Path:
+        if number not in done and number in browser_runs and number not in STUDENT_PERSONALITY:
+            done[number] = (browser_runs[number], {"status": "ok"})
         if number not in done:
             nb = next(release.STUDENT_DIR.glob(f"{number}_*.ipynb"))
             out = tmp_path_factory.mktemp(f"student-{nb.stem}")

@@ -72,7 +72,8 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    """A JupyterLab server on a free localhost port with a token, serving smoke copies of the notebooks."""
+    """A JupyterLab server on a free localhost port with a token, serving smoke copies of the notebooks from
+    ROOT/notebooks; their kernels share the run folder ROOT/run. Yields (url, token, ROOT)."""
     root = tmp_path_factory.mktemp("lab")
     work, settings, log = root / "notebooks", root / "settings", root / "jupyterlab.log"
     work.mkdir()
@@ -101,7 +102,7 @@ def lab(tmp_path_factory):
                 break
             except OSError:
                 time.sleep(0.5)
-        yield url, token
+        yield url, token, root
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -199,8 +200,8 @@ def _run_all(page, name: str) -> None:
 
 
 @pytest.mark.parametrize("nb", WIDGET_NOTEBOOKS, ids=lambda p: p.stem)
-def test_notebook_in_a_real_browser(nb, lab, browser, tmp_path):
-    url, token = lab
+def test_notebook_in_a_real_browser(nb, lab, browser, tmp_path, browser_runs):
+    url, token, root = lab
     shots = Path(os.environ.get("LABKIT_SCREENSHOTS") or tmp_path)
     shots.mkdir(parents=True, exist_ok=True)
     page = browser.new_page(viewport={"width": 1400, "height": 1100})
@@ -212,6 +213,9 @@ def test_notebook_in_a_real_browser(nb, lab, browser, tmp_path):
         except sync_api.TimeoutError:
             pytest.fail(f"{nb.stem}: widgets still loading after 60 s: {page.evaluate(WIDGETS)}")
         assert not (errors := page.evaluate(ERRORS)), f"{nb.stem} shows errors:\n" + "\n".join(errors)
+        page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")  # the run's outputs, as a
+        (root / "run" / "notebooks").mkdir(parents=True, exist_ok=True)                # papermill run keeps them
+        shutil.copy2(root / "notebooks" / nb.name, root / "run" / "notebooks" / nb.name)
 
         widgets = page.evaluate(WIDGETS)
         assert widgets, f"{nb.stem} uses lk.widgets but shows no widget"
@@ -236,6 +240,7 @@ def test_notebook_in_a_real_browser(nb, lab, browser, tmp_path):
         assert not (errors := page.evaluate(ERRORS)), f"{nb.stem} shows errors after interactions:\n{errors}"
         assert not (empty := _scatter_without_data(page)), f"{nb.stem}: after the interactions, plotly scatter " \
             f"traces without x or y (figure, trace): {empty}"
+        browser_runs[nb.name[:2]] = root / "run"  # the student edition ran to the end: its run stands for one
     finally:
         if controls := _controls(page):
             controls[0][0].scroll_into_view_if_needed()

@@ -17,7 +17,7 @@ MUTANTS = Path(__file__).parent / "mutants"
 CASES = [  # notebook, mutation, the bar that must catch it
     ("06", "blank_calibration", "06.int8_agreement"),
     ("04", "masking_pruner", "04.channel_macs"),
-    ("01", "trace_in_train_mode", "01.parity"),
+    ("00", "runtime_in_half_precision", "00.ort_parity"),
 ]
 
 

@@ -48,22 +48,28 @@ def masking_pruner():
     tp.pruner.MetaPruner.step = step
 
 
-def trace_in_train_mode():
-    """TorchScript traced from a model left in training mode (BatchNorm uses the batch's statistics)."""
-    import copy
+def runtime_in_half_precision():
+    """ONNX Runtime that computes in float16 by itself, float32 only at the model's inputs and outputs (as an
+    execution provider may choose a lower precision than the model asks for)."""
+    import warnings
 
-    import torch
+    import onnx
+    import onnxruntime as ort
+    from onnxconverter_common import float16
 
-    real = torch.jit.trace
+    real = ort.InferenceSession.__init__
 
-    def trace(func, *args, **kwargs):
-        if isinstance(func, torch.nn.Module):
-            func = copy.deepcopy(func).train()
-        return real(func, *args, **kwargs)
+    def init(self, path_or_bytes, *args, **kwargs):
+        model = onnx.load(path_or_bytes) if isinstance(path_or_bytes, (str, os.PathLike)) else \
+            onnx.load_from_string(path_or_bytes)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # weights below float16's range are truncated
+            half = float16.convert_float_to_float16(model, keep_io_types=True)
+        real(self, half.SerializeToString(), *args, **kwargs)
 
-    torch.jit.trace = trace
+    ort.InferenceSession.__init__ = init
 
 
-MUTATIONS = {f.__name__: f for f in (blank_calibration, masking_pruner, trace_in_train_mode)}
+MUTATIONS = {f.__name__: f for f in (blank_calibration, masking_pruner, runtime_in_half_precision)}
 if os.environ.get("LABKIT_MUTATION") in MUTATIONS:
     MUTATIONS[os.environ["LABKIT_MUTATION"]]()
