@@ -15,7 +15,7 @@ from labkit.measure import acceptance
 
 MUTANTS = Path(__file__).parent / "mutants"
 CASES = [  # notebook, mutation, the bar that must catch it
-    ("06", "blank_calibration", "06.int8_agreement"),
+    ("07", "quantizer_that_skips_every_node", "07.int4_size"),
     ("04", "masking_pruner", "04.channel_macs"),
     ("00", "runtime_in_half_precision", "00.ort_parity"),
 ]
