@@ -59,7 +59,7 @@ KNOBS: dict[str, dict[str, dict[str, object]]] = {
         "lr": {"smoke": 1e-2, "class": 1e-2, "full": 1e-2},  # one optimiser setting for every student
         "batch": {"smoke": 128, "class": 128, "full": 128},  # (the challenge's judge trains with them too)
         "judge_images": {"smoke": 2000, "class": 12000, "full": None},  # the challenge's budget: training images
-        "judge_epochs": {"smoke": 2.0, "class": 1.0, "full": 2.25},  # and epochs per arm (None: the whole split)
+        "judge_epochs": {"smoke": 2.0, "class": 1.0, "full": 2.25},  # (None: all) and epochs, for each arm
         "seeds": {"smoke": 1, "class": 2, "full": 3},
         "pitfall_n": {"smoke": 2000, "class": 4000, "full": 20000},  # training images for the pitfall demo
         "sweep": {"smoke": ([2.0, 8.0], [0.5], 0.5), "class": None,  # temperatures, alphas, epochs per point

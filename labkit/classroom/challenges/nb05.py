@@ -6,8 +6,8 @@ recipe, not from weights: the learner hands in the knobs of the loss they built 
 path)` writes `{"T": ..., "alpha": ...}`), and the kit trains both arms itself with `lk.distill.distill_student` on
 the challenge's budget (KNOBS "judge_images" and "judge_epochs" of the profile, the notebook's learning rate and batch
 size, seed 0: the same initial weights, data order, steps and optimiser) and measures both on the profile's test
-images. The budget is shorter than the notebook's fair experiment in `class` (where two trainings would cost minutes)
-and that is where the choice of T and alpha shows most.
+images. In `class` the budget is shorter than the notebook's fair experiment: two trainings at that one would cost
+minutes each time a learner tries a recipe, and the grader once per distinct recipe.
 
 The file is hostile data: `read_recipe` parses at most MAX_BYTES of JSON text and checks two numbers; nothing in it
 is executed or unpickled, so the grader judges it in its own process, without the sandbox, and the training is the
