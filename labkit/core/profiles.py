@@ -56,6 +56,10 @@ KNOBS: dict[str, dict[str, dict[str, object]]] = {
     },
     "05_distillation": {
         "epochs": {"smoke": 0.5, "class": 2.25, "full": 6.0},  # per student, both arms alike
+        "lr": {"smoke": 1e-2, "class": 1e-2, "full": 1e-2},  # one optimiser setting for every student
+        "batch": {"smoke": 128, "class": 128, "full": 128},  # (the challenge's judge trains with them too)
+        "judge_images": {"smoke": 2000, "class": 12000, "full": None},  # the challenge's budget: training images
+        "judge_epochs": {"smoke": 2.0, "class": 1.0, "full": 2.25},  # (None: all) and epochs, for each arm
         "seeds": {"smoke": 1, "class": 2, "full": 3},
         "pitfall_n": {"smoke": 2000, "class": 4000, "full": 20000},  # training images for the pitfall demo
         "sweep": {"smoke": ([2.0, 8.0], [0.5], 0.5), "class": None,  # temperatures, alphas, epochs per point

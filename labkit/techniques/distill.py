@@ -17,7 +17,9 @@ Convention (Hinton, Vinyals and Dean, 2015, "Distilling the Knowledge in a Neura
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -27,7 +29,9 @@ from torch import nn
 from labkit.core.batches import in_batches, torch_fn
 from labkit.core.data import Split
 
-__all__ = ["kd_loss", "kd_loss_fn", "soften", "teacher_logits", "distill_student", "confusions"]
+__all__ = ["kd_loss", "kd_loss_fn", "soften", "teacher_logits", "distill_student", "save_recipe", "confusions"]
+
+RECIPE_KEYS = ("T", "alpha")  # a distillation recipe as a file: the knobs of kd_loss_fn, nothing else
 
 
 def _check_T_alpha(T: float, alpha: float) -> None:
@@ -142,6 +146,20 @@ def distill_student(train: Split, teacher_logits_array: np.ndarray | None, T: fl
     loss = cross_entropy if teacher_logits_array is None else kd_loss_fn(teacher_logits_array, T, alpha)
     hist = fit(model, train, epochs=epochs, seed=seed, loss_fn=loss, **fit_kwargs)
     return model, hist
+
+
+def save_recipe(loss_fn: Callable, path: str | Path) -> Path:
+    """Write the knobs of a loss built by `kd_loss_fn` (its `T` and `alpha`) to `path` as a JSON object: the
+    recipe notebook 05's challenge hands in. They are read off the loss itself, so the file cannot disagree with
+    the loss that was built."""
+    T, alpha = getattr(loss_fn, "T", None), getattr(loss_fn, "alpha", None)
+    if T is None or alpha is None:
+        raise ValueError(f"expected the loss lk.distill.kd_loss_fn(...) returns (it carries .T and .alpha), got "
+                         f"{type(loss_fn).__name__}; build it with lk.distill.kd_loss_fn(t_train, T=..., alpha=...)")
+    _check_T_alpha(T, alpha)
+    path = Path(path)
+    path.write_text(json.dumps(dict(zip(RECIPE_KEYS, (float(T), float(alpha)), strict=True))) + "\n")
+    return path
 
 
 def confusions(probs: np.ndarray, labels: np.ndarray, class_names: tuple[str, ...] | None = None,

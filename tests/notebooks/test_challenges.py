@@ -19,7 +19,7 @@ import torch
 from labkit.classroom import challenges, grade
 from labkit.classroom.challenges.judging import HAND_IN, judge_file
 from labkit.core import data, models, notebooks
-from labkit.techniques import export, quantize
+from labkit.techniques import distill, export, quantize
 
 IDS = list(challenges.CHALLENGES)
 
@@ -78,13 +78,19 @@ def _int8(fp32_path, path):
     quantize.quantize_onnx_static(fp32_path, path, data.load("train").x[:64])
 
 
+def _recipe(path, T: float, alpha: float):
+    """05's hand-in: the knobs of a kd_loss_fn loss (the grader trains with them itself)."""
+    distill.save_recipe(distill.kd_loss_fn(torch.zeros(1, 10).numpy(), T=T, alpha=alpha), path)
+
+
 def _hashes(root) -> dict:
     return {str(p): (os.readlink(p) if p.is_symlink() else hashlib.sha256(p.read_bytes()).hexdigest())
             for p in sorted(root.rglob("*")) if p.is_symlink() or p.is_file()}
 
 
 def test_the_grader_measures_each_artifact_again_in_its_sandbox(tmp_path, monkeypatch):
-    """Files made here (no notebook run): the grading path is one probe for every challenge's ONNX file."""
+    """Files made here (no notebook run): the grading path is one probe for every challenge's ONNX file, and for
+    05's recipe the kit's own two trainings at smoke's budget in the grader's process (seconds)."""
     numbers = sorted({cid[:2] for cid in IDS})
     subs = tmp_path / "subs"
     for student in ("ada", "bo", "cy", "di"):
@@ -99,6 +105,9 @@ def test_the_grader_measures_each_artifact_again_in_its_sandbox(tmp_path, monkey
     os.symlink(subs / "ada" / HAND_IN / "01_serving.onnx", subs / "cy" / HAND_IN / "01_serving.onnx")  # cy: hostile
     (subs / "cy" / HAND_IN / "03_int8.onnx").write_bytes(b"\x08\x07garbage" * 100)
     shutil.copy(subs / "ada" / HAND_IN / "03_int8.onnx", subs / "cy" / HAND_IN / "04_pruned.onnx")  # fine, but ...
+    _recipe(subs / "ada" / HAND_IN / "05_kd.json", 4.0, 0.9)  # the instructor's recipe
+    _recipe(subs / "bo" / HAND_IN / "05_kd.json", 4.0, 0.0)  # no teacher at all: the scratch recipe
+    (subs / "cy" / HAND_IN / "05_kd.json").write_text('{"T": 4, "alpha": 0.9, "__reduce__": "os.system"}')
     big = dataclasses.replace(challenges.get("04.channel_budget"), max_bytes=1000)  # ... over a 1 kB limit
     monkeypatch.setitem(challenges.CHALLENGES, big.id, big)
     before = _hashes(subs)
@@ -111,15 +120,17 @@ def test_the_grader_measures_each_artifact_again_in_its_sandbox(tmp_path, monkey
     for cid in IDS:
         assert cid in rows["ada"], "a column per challenge"
         assert rows["di"][cid] == "missing" and "Hint:" in rows["di"][f"{cid} feedback"]
-    for cid in ("01.serving_onnx", "03.static_int8"):
+    for cid in ("01.serving_onnx", "03.static_int8", "05.kd_recipe"):
         assert rows["ada"][cid] == "passed", rows["ada"][f"{cid} feedback"]
     assert rows["bo"]["01.serving_onnx"] == "failed"
     assert "dynamic_shapes" in rows["bo"]["01.serving_onnx feedback"]
     assert rows["bo"]["03.static_int8"] == "failed" and rows["bo"]["03.static_int8 feedback"].count("(missed)") == 1
     assert "QuantType.QInt8" in rows["bo"]["03.static_int8 feedback"]
+    assert rows["bo"]["05.kd_recipe"] == "failed" and "raise alpha" in rows["bo"]["05.kd_recipe feedback"]
     assert rows["cy"]["01.serving_onnx"] == "error" and "is a link" in rows["cy"]["01.serving_onnx feedback"]
     assert rows["cy"]["03.static_int8"] == "error" and "not an ONNX model" in rows["cy"]["03.static_int8 feedback"]
     assert rows["cy"]["04.channel_budget"] == "error" and "more than" in rows["cy"]["04.channel_budget feedback"]
+    assert rows["cy"]["05.kd_recipe"] == "error" and "exactly the keys" in rows["cy"]["05.kd_recipe feedback"]
 
 
 # Weak attempts the notebooks' own runs leave behind (each costs a re-measurement, no export): the file the learner

@@ -15,9 +15,9 @@ import pytest
 import torch
 
 from labkit.classroom import challenges, release
-from labkit.classroom.challenges import nb01, probe
+from labkit.classroom.challenges import nb01, nb05, probe
 from labkit.classroom.challenges.judging import ground, judge_file, torch_macs
-from labkit.core import data, models, notebooks
+from labkit.core import data, models, notebooks, profiles
 
 PROFILE = "smoke"
 
@@ -62,7 +62,8 @@ def test_every_notebook_01_to_07_declares_a_challenge_with_hints_and_targets():
     for c in challenges.CHALLENGES.values():
         assert c.targets and all(t.hint and t.claim for t in c.targets), c.id
         assert all(t.smoke_reason for t in c.targets if t.smoke is not None), c.id
-        assert c.artifact.startswith(c.notebook + "_") and c.artifact.endswith(".onnx")
+        assert c.artifact.startswith(c.notebook + "_")
+        assert c.artifact.endswith(".json" if c.reads is not None else ".onnx"), c.id  # a recipe, or a model
     assert "01" in {c.notebook for c in challenges.CHALLENGES.values()}
 
 
@@ -155,7 +156,7 @@ def test_hostile_and_broken_files_become_a_sentence(tmp_path, fp32):
     for name, words in expected.items():
         j = _judge(cid, tmp_path / name)
         assert j.status in ("error", "missing") and words in j.message(), (name, j.message())
-    with pytest.raises(probe.Refused, match="more than the 0 MB"):
+    with pytest.raises(probe.Refused, match="more than the 1,000 bytes"):
         probe.read_artifact(fp32, max_bytes=1000)
 
 
@@ -200,3 +201,73 @@ def test_the_probe_imports_no_labkit():
     modules += [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
     assert {m.split(".")[0] for m in modules} <= {"__future__", "os", "stat", "collections", "pathlib", "numpy",
                                                   "onnx", "onnxruntime", "google"}
+
+
+def _recipe(path, T: float, alpha: float):
+    """05's hand-in, written as the notebook writes it: the knobs of a real kd_loss_fn loss."""
+    from labkit.techniques import distill
+
+    return distill.save_recipe(distill.kd_loss_fn(np.zeros((4, 10), np.float32), T=T, alpha=alpha), path)
+
+
+def test_05_writes_the_knobs_of_the_loss_itself(tmp_path):
+    from labkit.techniques import distill
+
+    path = _recipe(tmp_path / "05_kd.json", 2.5, 0.75)
+    assert json.loads(path.read_text()) == {"T": 2.5, "alpha": 0.75}
+    assert nb05.read_recipe(path.read_bytes()) == (2.5, 0.75)
+    with pytest.raises(ValueError, match="kd_loss_fn"):
+        distill.save_recipe(lambda s, y, idx: s.sum(), tmp_path / "other.json")  # not a distillation loss
+
+
+def test_05_reads_a_hostile_recipe_as_data_and_says_what_is_wrong(tmp_path):
+    """Nothing here trains: each file is refused before the kit's training would start."""
+    good = _recipe(tmp_path / "good.json", 4.0, 0.9)
+    files = {"garbage.json": b"\x08\x07garbage", "not_utf8.json": b"\xff\xfe{}", "list.json": b"[4.0, 0.9]",
+             "wrong_keys.json": b'{"T": 4.0, "alpha": 0.9, "epochs": 100}', "missing_key.json": b'{"T": 4.0}',
+             "nan.json": b'{"T": NaN, "alpha": 0.9}', "inf.json": b'{"T": 1e999, "alpha": 0.9}',
+             "text.json": b'{"T": "4", "alpha": 0.9}', "bool.json": b'{"T": 4.0, "alpha": true}',
+             "alpha.json": b'{"T": 4.0, "alpha": 1.5}', "cold.json": b'{"T": 0.0, "alpha": 0.9}',
+             "deep.json": b"[" * 500 + b"]" * 500, "big.json": b'{"T": 4.0, "alpha": 0.9}' + b" " * 4096,
+             "empty.json": b""}
+    for name, content in files.items():
+        (tmp_path / name).write_bytes(content)
+    os.symlink(good, tmp_path / "link.json")
+    expected = {"garbage.json": "not JSON text", "not_utf8.json": "not JSON text", "list.json": "exactly the keys",
+                "wrong_keys.json": "exactly the keys", "missing_key.json": "exactly the keys",
+                "nan.json": "finite numbers", "inf.json": "T must be a number from 0.1 to 100",
+                "text.json": "T must be a number", "bool.json": "alpha must be a number from 0 to 1",
+                "alpha.json": "alpha must be a number from 0 to 1", "cold.json": "T must be a number",
+                "deep.json": "exactly the keys", "big.json": "more than the 1,024 bytes", "empty.json": "is empty",
+                "link.json": "is a link", "absent.json": "no artifact yet"}
+    for name, words in expected.items():
+        j = _judge("05.kd_recipe", tmp_path / name)
+        assert j.status in ("error", "missing") and words in j.message(), (name, j.message())
+    with pytest.raises(probe.Refused, match="two numbers"):
+        nb05.read_recipe(b" " * (nb05.MAX_BYTES + 1))
+
+
+@pytest.fixture
+def short_judge(monkeypatch):
+    """05's judge on a budget of a few steps (the verdict on alpha=0 does not depend on it; the smoke run of the
+    notebook judges at the real one), its per-process caches emptied before and after."""
+    knobs = profiles.KNOBS[nb05.NOTEBOOK]
+    monkeypatch.setitem(knobs["judge_images"], PROFILE, 512)
+    monkeypatch.setitem(knobs["judge_epochs"], PROFILE, 1.0)
+    nb05.arm.cache_clear(), nb05.training.cache_clear()
+    yield
+    nb05.arm.cache_clear(), nb05.training.cache_clear()
+
+
+def test_05_a_recipe_that_ignores_the_teacher_fails_with_the_alpha_hint(tmp_path, short_judge):
+    """alpha=0 is plain cross-entropy: the kit's training then reproduces the scratch twin bit for bit on any CPU,
+    so the margin is exactly 0 (not > 0) and the transfer exactly 1 (not <= 0.8): a sure failure, with the hint
+    naming alpha. A second judgement of the same recipe trains nothing."""
+    j = _judge("05.kd_recipe", _recipe(tmp_path / "05_kd.json", 4.0, 0.0))
+    values = {r["metric"]: r["value"] for r in j.rows}
+    assert j.status == "failed" and values == {"margin": 0.0, "transfer": 1.0}, j.message()
+    assert _missed(j) == {"transfer"} and nb05.HINT_TRANSFER in j.hints and "raise alpha" in j.message()
+    assert not challenges.get("05.kd_recipe").targets[0].met(0.0, "class")  # beating means more than 0 points
+    trained = nb05.arm.cache_info().misses
+    again = _judge("05.kd_recipe", _recipe(tmp_path / "again.json", 4, 0))
+    assert again.rows == j.rows and nb05.arm.cache_info().misses == trained

@@ -1,7 +1,8 @@
 """Challenges with the real tools, judged by measurement (one module per notebook: nb01.py ...). The learner
 writes the real call (`torch.onnx.export`, tf2onnx, `quantize_static`, a torch-pruning pruner, a distillation run,
 ORT's 4-bit quantizer) and hands in the artifact it produces; the kit measures that file against declared targets
-(`judging.Target`: claim, threshold per profile, the knob to turn). In a notebook:
+(`judging.Target`: claim, threshold per profile, the knob to turn). Notebook 05 hands in a recipe instead (the knobs
+of its distillation loss, as JSON): the kit trains with it and measures what that training gives. In a notebook:
 
     path = lk.challenges.hand_in("01.serving_onnx")   # submit/01_serving.onnx beside the notebook
     ... the learner's call writes `path` ...
@@ -14,13 +15,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from labkit.classroom.challenges import nb01, nb02, nb03, nb04, nb06, nb07
+from labkit.classroom.challenges import nb01, nb02, nb03, nb04, nb05, nb06, nb07
 from labkit.classroom.challenges.judging import HAND_IN, RECORDS, Challenge, Judgement, judge_file, record
 from labkit.core.paths import env_path
 
 __all__ = ["CHALLENGES", "RECORDS", "get", "grade_id", "hand_in", "judge", "of_notebook", "readme_table"]
 
-CHALLENGES: dict[str, Challenge] = {c.id: c for nb in (nb01, nb02, nb03, nb04, nb06, nb07) for c in nb.CHALLENGES}
+CHALLENGES: dict[str, Challenge] = {c.id: c for nb in (nb01, nb02, nb03, nb04, nb05, nb06, nb07) for c in nb.CHALLENGES}
 
 
 def get(challenge_id: str) -> Challenge:

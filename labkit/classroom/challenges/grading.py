@@ -1,7 +1,9 @@
 """The grader's half of the challenges: find each handed-in artifact in a student's folder, copy its bytes (never
 following a link, within the challenge's size limit) into a job folder of the sandbox, let the sandboxed child
 observe it (`probe.observe`: ONNX Runtime runs there, never in the grader), get the observations back through
-`wire` and judge them here with the notebook's own `evaluate`. The submission is only read."""
+`wire` and judge them here with the notebook's own `evaluate`. A hand-in that is data, not a model (05's recipe,
+`Challenge.reads`), is judged here without the sandbox: its bytes are parsed as JSON and checked, never executed or
+unpickled, and what measures it is the kit's own training code. The submission is only read."""
 
 from __future__ import annotations
 
@@ -47,6 +49,9 @@ def grade_artifacts(challenge_ids: list[str], student_dir: Path, box: sandbox.Sa
             except (probe.Refused, OSError) as err:
                 grades[cid] = ("error", str(err))
                 continue
+            if challenge.reads is not None:
+                grades[cid] = _judge_data(cid, data, profile)
+                continue
             (work / f"artifact_{k}.onnx").write_bytes(data)
             wire.save(work / f"requests_{k}", challenge.requests(ground(profile)))
             tasks[cid] = {"id": f"c{k}", "artifact": f"artifact_{k}.onnx", "requests": f"requests_{k}",
@@ -58,6 +63,17 @@ def grade_artifacts(challenge_ids: list[str], student_dir: Path, box: sandbox.Sa
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return grades
+
+
+def _judge_data(cid: str, data: bytes, profile: str) -> tuple[str, str]:
+    """The verdict on a hand-in that is data: `reads` parses and checks it (probe.Refused: an error with its
+    sentence) and measures it with the kit's code, cached per recipe and profile within this grading process."""
+    challenge = get(cid)
+    try:
+        judgement = evaluate(challenge, challenge.reads(data, profile), profile)
+    except probe.Refused as err:
+        return "error", str(err)
+    return judgement.status, judgement.message()
 
 
 def _run(tasks: dict[str, dict], box: sandbox.Sandbox, work: Path, profile: str) -> dict[str, tuple[str, str]]:

@@ -26,7 +26,8 @@ HAND_IN = "submit"  # the folder beside the notebook the artifacts are handed in
 @dataclass(frozen=True)
 class Target:
     """One measured promise: `claim` holds `{t}` for the threshold of the profile (`smoke`: None means the
-    published one), measured as `metric` of the challenge's metrics; `hint` names the knob to turn."""
+    published one), measured as `metric` of the challenge's metrics; `hint` names the knob to turn. `strict`: the
+    threshold itself misses ("beats by > 0")."""
 
     metric: str
     claim: str
@@ -36,13 +37,16 @@ class Target:
     smoke: float | None = None
     smoke_reason: str = ""
     digits: str = ".3g"
+    strict: bool = False
 
     def threshold(self, profile: str) -> float:
         return self.smoke if profile == "smoke" and self.smoke is not None else self.published
 
     def met(self, value: float, profile: str) -> bool:
         t = self.threshold(profile)
-        return not math.isnan(value) and (value <= t if self.at_most else value >= t)
+        if math.isnan(value) or (self.strict and value == t):
+            return False
+        return value <= t if self.at_most else value >= t
 
 
 def points_lost_target(published: float, hint: str, smoke: float, smoke_reason: str) -> Target:
@@ -57,7 +61,12 @@ class Challenge:
     """A task judged by measuring the artifact it produces: the file the learner hands in (`artifact`, in the
     hand-in folder), what to do, what is measured, the targets, the inputs it is run on (`requests(ground)`:
     request name -> {input name or "": array}) and the metrics computed from the observations
-    (`metrics(observed, ground)`; see `probe.observe`)."""
+    (`metrics(observed, ground)`; see `probe.observe`).
+
+    `reads(data, profile)`, for a hand-in that is data rather than a model (05's recipe): the observations,
+    measured by the kit's own code from the file's bytes read as hostile data (probe.Refused when they are
+    malformed). Nothing in such a file is executed or unpickled, so the grader calls it in its own process and
+    `requests` is not used."""
 
     id: str
     artifact: str
@@ -69,6 +78,7 @@ class Challenge:
     output: str = ""
     max_bytes: int = 64 << 20
     judges_inputs: bool = False  # a model whose inputs cannot take the requests fails a target (else: an error)
+    reads: Callable[[bytes, str], dict] | None = None
 
     @property
     def notebook(self) -> str:
@@ -77,7 +87,8 @@ class Challenge:
 
 class Ground:
     """What the artifacts are compared with, computed by the kit: the profile's test images (seed 0), their
-    labels, the shipped teacher's logits, accuracy, parameters and multiply-accumulates per image."""
+    labels, the shipped teacher's logits, accuracy, parameters and multiply-accumulates per image; for the
+    challenges that train, the profile's training images (seed 0)."""
 
     def __init__(self, profile: str):
         from labkit.core import data, profiles
@@ -96,6 +107,12 @@ class Ground:
         from labkit.core import train
 
         return train.predict(self.teacher, self.test.x)
+
+    @functools.cached_property
+    def train(self):
+        from labkit.core import data, profiles
+
+        return data.load("train", profiles.get(self.profile).n_train, 0)
 
     @functools.cached_property
     def teacher_accuracy(self) -> float:
@@ -213,6 +230,8 @@ def evaluate(challenge: Challenge, observed: dict, profile: str) -> Judgement:
 def observe(challenge: Challenge, path: str | Path, profile: str) -> dict:
     """Observe the artifact at `path` in this process (the learner's kernel); probe.Refused when it cannot be."""
     data = probe.read_artifact(path, challenge.max_bytes)
+    if challenge.reads is not None:
+        return challenge.reads(data, profile)
     return probe.observe(data, challenge.requests(ground(profile)), challenge.output)
 
 

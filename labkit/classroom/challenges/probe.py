@@ -38,11 +38,15 @@ def read_artifact(path: str | Path, max_bytes: int = MAX_BYTES) -> bytes:
     if info.st_size == 0:
         raise Refused(f"{path.name} is empty")
     if info.st_size > max_bytes:
-        raise Refused(f"{path.name} holds {info.st_size / 1e6:.1f} MB, more than the {max_bytes / 1e6:.0f} MB this "
+        raise Refused(f"{path.name} holds {_amount(info.st_size)}, more than the {_amount(max_bytes)} this "
                       f"challenge accepts")
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
     with os.fdopen(fd, "rb") as f:
         return f.read(max_bytes + 1)
+
+
+def _amount(n: int) -> str:
+    return f"{n / 1e6:.1f} MB" if n >= 1e6 else f"{n:,} bytes"
 
 
 def parse(data: bytes):
