@@ -25,7 +25,7 @@ class Profile:
 
 PROFILES = {
     "smoke": Profile("smoke", n_train=2000, n_test=500, n_parity=200, n_calib=64,
-                     bench_rounds=2, bench_repeats=3),
+                     bench_rounds=2, bench_repeats=2),
     "class": Profile("class", n_train=None, n_test=None, n_parity=1000, n_calib=256,
                      bench_rounds=5, bench_repeats=10),
     "full": Profile("full", n_train=None, n_test=None, n_parity=10000, n_calib=1000,
