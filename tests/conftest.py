@@ -1,8 +1,9 @@
 """Shared fixtures: each notebook is executed once per session, in the smoke profile, in a fresh
 kernel, into its own run folder; tests then assert on that run's ledger. Tests under tests/notebooks/ run
-notebooks (or grading, a browser, mutated kernels) and carry the `notebook` marker; tests/unit/ runs in about
-two minutes on two cores: `pytest tests/unit` or `pytest -m "not notebook"`. With pytest-xdist (`-n auto` in
-pyproject.toml) the scheduler below keeps the tests of one run in one worker."""
+notebooks (or grading, a browser, mutated kernels, the shipped weights on whole test sets) and carry the
+`notebook` marker; tests/unit/ runs in about 70 seconds on two cores: `pytest tests/unit` or
+`pytest -m "not notebook"`. With pytest-xdist (`-n auto` in pyproject.toml) the scheduler below keeps the tests
+of one run in one worker."""
 
 from __future__ import annotations
 

@@ -75,11 +75,11 @@ def _fill_cache(barrier, cache: str) -> None:
 
 
 def test_processes_filling_an_empty_cache_at_once_all_succeed(tmp_path):
-    """Two notebooks opened at once, or a class sharing a home directory: 8 rounds of 3 processes start together
+    """Two notebooks opened at once, or a class sharing a home directory: 4 rounds of 3 processes start together
     on an empty cache (before the fix, with one shared temporary name, nearly every round lost a process)."""
     ctx = multiprocessing.get_context("fork")
     reference = data.load_raw()
-    for round_ in range(8):
+    for round_ in range(4):
         cache = tmp_path / f"cache{round_}"
         barrier = ctx.Barrier(3)
         procs = [ctx.Process(target=_fill_cache, args=(barrier, str(cache))) for _ in range(3)]
