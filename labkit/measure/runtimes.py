@@ -305,11 +305,14 @@ def executorch_pool(threads: int) -> int:
     return _EXECUTORCH_POOL[0]
 
 
-def executorch_runner(path: str | Path, target: Target, name: str = "executorch") -> Runner:
+def executorch_runner(path: str | Path, target: Target, name: str = "executorch",
+                      bounded_batch: bool = False) -> Runner:
     """A .pte program in ExecuTorch's Python runtime (the same C++ runtime a phone app links), on
     `target.threads` threads of its thread pool (sized once per process by `executorch_pool`;
-    `runner.info["threads"]` says what a program really runs on). Its input shape is planned at export: a batch
-    of another size runs in chunks of the planned batch, the last one padded (`runner.info["planned_batch"]`)."""
+    `runner.info["threads"]` says what a program really runs on). Its input shape is planned at export
+    (`runner.info["planned_batch"]`): a program with a fixed batch runs a batch of another size in chunks of that
+    batch, the last one padded; one exported with a dynamic batch bounded by it (`bounded_batch=True`, memory
+    planned for the bound: the .pte does not say which) runs any batch up to the bound as it is."""
     import torch
     from executorch.runtime import Runtime
 
@@ -330,9 +333,10 @@ def executorch_runner(path: str | Path, target: Target, name: str = "executorch"
         return method.execute([torch.from_numpy(x)])[0].numpy().copy()
 
     def run(x: np.ndarray) -> np.ndarray:
-        return in_batches(call, x, planned, pad=True)
+        return in_batches(call, x, planned, pad=not bounded_batch)
 
-    return Runner(name, "executorch", run, path, {"planned_batch": planned, "threads": threads, "keep_alive": program})
+    return Runner(name, "executorch", run, path, {"planned_batch": planned, "bounded_batch": bounded_batch,
+                                                   "threads": threads, "keep_alive": program})
 
 
 def coreml_runner(path: str | Path, target: Target, name: str = "coreml") -> Runner:

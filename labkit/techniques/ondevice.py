@@ -1,7 +1,8 @@
 """On-device artifacts: ExecuTorch programs (.pte) lowered to the XNNPACK delegate and what the delegate took.
 
-An on-device program has its shapes planned at export, so the kit makes one program per batch size it
-measures (batch 1, the on-device case, and batch 64) and runs them as one Runner with `runtimes.by_batch`."""
+An on-device program has its memory planned at export, for a fixed batch or for a dynamic batch with an upper
+bound: `program_runner` makes one program whose batch is bounded by the largest the kit measures (64), which runs
+batch 1 (the on-device case) and batch 64 alike."""
 
 from __future__ import annotations
 
@@ -52,17 +53,18 @@ def mlprogram_ops(mlmodel) -> Counter:
 
 
 def program_runner(module, images: np.ndarray, batches, stem: str | Path, target, name: str):
-    """`module` exported and lowered to XNNPACK once per batch size in `batches` (files `<stem>_b<batch>.pte`,
-    example inputs from `images`), joined into one ExecuTorch Runner by `runtimes.by_batch`."""
+    """`module` exported once with a batch dimension bounded by the largest of `batches` and lowered to XNNPACK
+    (file `<stem>.pte`, memory planned for that bound; example inputs from `images`), as one ExecuTorch Runner that
+    takes any batch up to the bound as it is."""
     import torch
 
     from labkit.measure import runtimes
 
-    programs = {}
-    for b in batches:
-        ep = torch.export.export(module, (example(images, b),))
-        programs[b] = runtimes.executorch_runner(to_pte(ep, f"{stem}_b{b}.pte"), target)
-    return runtimes.by_batch(programs, name=name)
+    bound = max(batches)
+    # exported at the bound itself: exported from a smaller batch, the program's bound can come out lower
+    dynamic = ({0: torch.export.Dim("batch", min=1, max=bound)},) if bound > 1 else None
+    ep = torch.export.export(module, (example(images, bound),), dynamic_shapes=dynamic)
+    return runtimes.executorch_runner(to_pte(ep, f"{stem}.pte"), target, name=name, bounded_batch=bound > 1)
 
 
 def quantize_xnnpack(module, calib: np.ndarray, calib_batch: int = 64):
