@@ -74,6 +74,7 @@ def load(folder: Path | None = None):
     """(model, tokenizer) of the shipped language model, verified, in fp32 and eval mode, offline."""
     from tokenizers import Tokenizer
     from transformers import LlamaForCausalLM
+
     folder = folder or model_dir()
     verify(folder)
     with no_loading_bar():

@@ -64,7 +64,7 @@ def program_runner(module, images: np.ndarray, batches, stem: str | Path, target
     # exported at the bound itself: exported from a smaller batch, the program's bound can come out lower
     dynamic = ({0: torch.export.Dim("batch", min=1, max=bound)},) if bound > 1 else None
     ep = torch.export.export(module, (example(images, bound),), dynamic_shapes=dynamic)
-    return runtimes.executorch_runner(to_pte(ep, f"{stem}.pte"), target, name=name, bounded_batch=bound > 1)
+    return runtimes.executorch_runner(to_pte(ep, f"{stem}.pte"), target, name=name, bounded_batch=dynamic is not None)
 
 
 def quantize_xnnpack(module, calib: np.ndarray, calib_batch: int = 64):
