@@ -6,7 +6,10 @@ batch 1 (the on-device case) and batch 64 alike."""
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +53,23 @@ def mlprogram_ops(mlmodel) -> Counter:
     program = mlmodel.get_spec().mlProgram
     return Counter(op.type for function in program.functions.values()
                    for block in function.block_specializations.values() for op in block.operations)
+
+
+@contextmanager
+def packages_hidden(*names: str) -> Iterator[None]:
+    """Within the block, `import <name>` (or any of its submodules) raises ImportError as if the package were not
+    installed. For a library that imports every framework it could convert from at its own import: coremltools
+    imports TensorFlow and scikit-learn (seconds each) only to offer their converters. A package already imported
+    stays visible; after the block each hidden one imports again as usual."""
+    hidden = [n for n in names if n not in sys.modules]
+    for n in hidden:
+        sys.modules[n] = None  # the import system's mark for "not importable"
+    try:
+        yield
+    finally:
+        for n in hidden:
+            if n in sys.modules and sys.modules[n] is None:
+                del sys.modules[n]
 
 
 def program_runner(module, images: np.ndarray, batches, stem: str | Path, target, name: str):
