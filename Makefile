@@ -15,7 +15,12 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11) and "labkit needs Python 3.11: install it, or run make PYTHON=/path/to/python3.11")'
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet --no-compile -e ".[test]"  # bytecode is written on first import, for what runs
+	$(BIN)/python -m pip install --quiet --no-compile -e ".[test]"
+# Bytecode for every installed module, compiled on all cores at once (pip would compile one file at a time).
+# Without it, where PYTHONDONTWRITEBYTECODE is set, Python never writes any, and every kernel and test process
+# compiled torch and TensorFlow again at start-up. A few files meant for other Python versions (in torch's test
+# helpers) do not compile: nothing imports them, so their errors are not shown.
+	$(BIN)/python -m compileall -qq -j 0 "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')" || true
 	$(BIN)/python -m ipykernel install --sys-prefix --name labkit --display-name "Python (labkit)" >/dev/null
 	touch $@
 
