@@ -1,7 +1,7 @@
 """Shared fixtures: each notebook is executed once per session, in the smoke profile, in a fresh
 kernel, into its own run folder; tests then assert on that run's ledger. Tests under tests/notebooks/ run
 notebooks (or grading, a browser, mutated kernels, the shipped weights on whole test sets) and carry the
-`notebook` marker; tests/unit/ runs in about 70 seconds on two cores: `pytest tests/unit` or
+`notebook` marker; tests/unit/ runs in under a minute on two cores: `pytest tests/unit` or
 `pytest -m "not notebook"`. With pytest-xdist (`-n auto` in pyproject.toml) the scheduler below keeps the tests
 of one run in one worker."""
 
@@ -30,10 +30,12 @@ def shared_run(nodeid: str) -> str | None:
     """What a notebook test shares with others, from its id: the smoke run of notebook NN (`test_nbNN_*`, or a
     test parametrized `[NN]` or by a challenge `[NN.name]`), its student edition's run (tests named `student`, and
     the personality tests: see STUDENT_PERSONALITY; the browser test's for BROWSER_STUDENTS), or a module's fixture
-    (a JupyterLab server, a graded class).
+    (a JupyterLab server, a graded class), or TensorFlow's import (TENSORFLOW_UNIT_TESTS).
     None: the test shares nothing."""
     path, _, test = nodeid.partition("::")
     module = Path(path).stem
+    if nodeid in TENSORFLOW_UNIT_TESTS:
+        return "unit-tensorflow"
     if Path(path).parent.name != "notebooks":
         return None
     if module in ("test_browser", "test_grade"):
@@ -46,6 +48,13 @@ def shared_run(nodeid: str) -> str | None:
     if module == "test_personalities" or "student" in test:
         return "test_browser" if number[1] in BROWSER_STUDENTS else f"student-{number[1]}"
     return f"smoke-{number[1]}"
+
+
+# The unit tests that import TensorFlow (seconds, the first time in a process): one worker runs them all, so the other
+# never imports it.
+TENSORFLOW_UNIT_TESTS = {"tests/unit/test_conversion.py::test_keras_port_round_trip_is_exact",
+                         "tests/unit/test_conversion.py::test_keras_from_onnx_matches_and_refuses_unknown_ops",
+                         "tests/unit/test_models.py::test_keras_twin_matches_teacher_logits"}
 
 
 def pytest_xdist_make_scheduler(config, log):
