@@ -335,8 +335,7 @@ def executorch_runner(path: str | Path, target: Target, name: str = "executorch"
     def run(x: np.ndarray) -> np.ndarray:
         return in_batches(call, x, planned, pad=not bounded_batch)
 
-    return Runner(name, "executorch", run, path, {"planned_batch": planned, "bounded_batch": bounded_batch,
-                                                   "threads": threads, "keep_alive": program})
+    return Runner(name, "executorch", run, path, {"planned_batch": planned, "threads": threads, "keep_alive": program})
 
 
 def coreml_runner(path: str | Path, target: Target, name: str = "coreml") -> Runner:

@@ -68,7 +68,7 @@ def packages_hidden(*names: str) -> Iterator[None]:
         yield
     finally:
         for n in hidden:
-            if n in sys.modules and sys.modules[n] is None:
+            if sys.modules.get(n, ...) is None:  # still the mark, not a module imported since
                 del sys.modules[n]
 
 
