@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from labkit.core.batches import in_batches, torch_fn
+from labkit.core.batches import EVAL_BATCH, in_batches, torch_fn
 from labkit.core.data import Split
 from labkit.core.progress import tqdm
 
@@ -98,14 +98,17 @@ def fit(
     return hist
 
 
-def predict(model: nn.Module, x: np.ndarray, batch_size: int = 1000) -> np.ndarray:
+def predict(model: nn.Module, x: np.ndarray, batch_size: int = EVAL_BATCH) -> np.ndarray:
     """Logits of a torch model on normalised NCHW images, as numpy."""
     model.eval()
     return in_batches(torch_fn(model), x, batch_size)
 
 
-def accuracy(model: nn.Module | Callable[[np.ndarray], np.ndarray], split: Split, batch_size: int = 1000) -> float:
+def accuracy(model: nn.Module | Callable[[np.ndarray], np.ndarray], split: Split,
+             batch_size: int = EVAL_BATCH) -> float:
     """Top-1 accuracy of a torch model or of any callable mapping NCHW numpy to logits."""
-    logits = predict(model, split.x, batch_size) if isinstance(model, nn.Module) else in_batches(model, split.x,
-                                                                                                 batch_size)
+    if isinstance(model, nn.Module):
+        logits = predict(model, split.x, batch_size)
+    else:
+        logits = in_batches(model, split.x, batch_size)
     return float((logits.argmax(1) == split.y).mean())

@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from labkit.core.batches import in_batches, torch_fn
+from labkit.core.batches import EVAL_BATCH, in_batches, torch_fn
 from labkit.core.data import Split
 
 __all__ = ["kd_loss", "kd_loss_fn", "soften", "teacher_logits", "distill_student", "save_recipe", "confusions"]
@@ -87,7 +87,7 @@ def soft_kl(student_logits: np.ndarray, teacher_logits_array: np.ndarray, T: flo
 
 
 def teacher_logits(model: nn.Module | Callable[[np.ndarray], np.ndarray], split: Split | np.ndarray,
-                   batch_size: int = 1000, desc: str = "teacher logits") -> np.ndarray:
+                   batch_size: int = EVAL_BATCH, desc: str = "teacher logits") -> np.ndarray:
     """The teacher's logits on every image of `split`, in order, as float32 (N, classes).
 
     `model` is a torch module or any runner mapping NCHW numpy to logits (an ONNX Runtime runner of the
