@@ -31,7 +31,7 @@ importlib.import_module("labkit.core.native_logs").announce_slow_imports()
 LAYERS = {
     "core": ("paths", "profiles", "cpu", "probes", "registry", "targets", "data", "models", "train", "session",
              "ledger", "sysinfo", "teacher", "notebooks", "batches", "text", "lm", "lm_train", "native_logs",
-             "progress"),
+             "progress", "watchdog"),
     "measure": ("bench", "parity", "checks", "sizes", "runtimes", "profiler", "pareto", "plots", "acceptance",
                 "units", "results", "report", "markdown_report"),
     "techniques": ("export", "convert", "keras_twin", "quant_math", "quantize", "prune", "distill", "pipeline",

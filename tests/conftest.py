@@ -69,6 +69,29 @@ def pytest_xdist_make_scheduler(config, log):
     return SharedRuns(config, log)
 
 
+# The most one cell of a notebook may take in these runs: a stuck cell fails its notebook's tests with the stacks of
+# the kernel's threads (labkit.watchdog) instead of holding a worker until CI gives up. The longest cell in smoke
+# takes under a minute on two busy cores. pytest-timeout (pyproject.toml) bounds each whole test the same way.
+CELL_SECONDS = 600
+
+
+def pytest_report_header(config) -> str:
+    """The CPU the tests run on, first in the output: what a result depends on is then known for every run."""
+    from labkit.core.cpu import cpu_info
+
+    info = cpu_info()
+    flags = ", ".join(f for f, present in info["flags"].items() if present) or "none of interest"
+    return f"CPU: {info['model']} ({info['arch']}, {info['cores']} cores); flags: {flags}"
+
+
+def _failure(what: str, out: Path, result: dict) -> str:
+    """Why a notebook run failed, with the stacks its kernel wrote if a cell ran long."""
+    why = f"{what} failed at cell {result.get('cell')}: {result.get('error')} (run folder {out})"
+    if result.get("stacks"):
+        why += "\nwhere each thread of the kernel was:\n" + Path(result["stacks"]).read_text()[-6000:]
+    return why
+
+
 @pytest.fixture(scope="session")
 def smoke_run(tmp_path_factory):
     """smoke_run("03") -> (run folder, that notebook's ledger rows as a DataFrame); fails with the
@@ -79,11 +102,12 @@ def smoke_run(tmp_path_factory):
         if name not in done:  # run each notebook once, even when it fails
             nb = notebooks.find_notebook(name)
             out = tmp_path_factory.mktemp(f"run-{nb.stem}")
-            notebooks.run([nb], out, profile="smoke", target="auto")
+            done[name] = (out, {"status": "interrupted", "error": "its first run was stopped (the test's timeout?)"})
+            notebooks.run([nb], out, profile="smoke", target="auto", timeout=CELL_SECONDS)
             done[name] = (out, json.loads((out / "summary.json").read_text())["notebooks"][nb.stem])
         out, result = done[name]
         if result["status"] != "ok":
-            pytest.fail(f"{name} failed at cell {result.get('cell')}: {result.get('error')}")
+            pytest.fail(_failure(name, out, result))
         return out, ledger.load(out)
 
     return get
@@ -120,11 +144,12 @@ def student_run(tmp_path_factory, browser_runs):
         if number not in done:
             nb = next(release.STUDENT_DIR.glob(f"{number}_*.ipynb"))
             out = tmp_path_factory.mktemp(f"student-{nb.stem}")
-            notebooks.run([nb], out, profile="smoke", personality=STUDENT_PERSONALITY.get(number))
+            done[number] = (out, {"status": "interrupted", "error": "its first run was stopped (the test's timeout?)"})
+            notebooks.run([nb], out, profile="smoke", personality=STUDENT_PERSONALITY.get(number), timeout=CELL_SECONDS)
             done[number] = (out, json.loads((out / "summary.json").read_text())["notebooks"][nb.stem])
         out, result = done[number]
         if result["status"] != "ok":
-            pytest.fail(f"student edition {number} failed at cell {result.get('cell')}: {result.get('error')}")
+            pytest.fail(_failure(f"student edition {number}", out, result))
         return out
 
     return get

@@ -14,6 +14,7 @@ from labkit.core.paths import folder, notebooks_dir
 from labkit.core.progress import tqdm
 from labkit.core.session import new_run_dir
 from labkit.core.sysinfo import fingerprint, versions
+from labkit.core.watchdog import STACKS_AFTER_VAR, stacks_path
 
 KERNEL = "labkit"
 
@@ -96,11 +97,14 @@ def _execute(nb: Path, out_nb: Path, params: dict, timeout: int | None) -> dict:
 
 def run(notebooks: list[Path], out: Path | None = None, profile: str = "class", target: str = "auto",
         seed: int = 0, timeout: int | None = None, personality: str | None = None) -> Path:
-    """Execute `notebooks` in order into a run folder and write its summary.json. `personality`
-    runs every kernel as on a lower CPU (labkit.cpu.PERSONALITIES)."""
+    """Execute `notebooks` in order into a run folder and write its summary.json. `timeout` bounds each cell (in
+    seconds; a cell that runs 90% of it first writes its threads' stacks to the run folder: labkit.watchdog);
+    `personality` runs every kernel as on a lower CPU (labkit.cpu.PERSONALITIES)."""
     forced = personality_env(personality)  # checked before any folder is made
     out = prepare_out(out)
     env = {"LABKIT_RUN_DIR": str(out.resolve()), **forced}
+    if timeout:
+        env[STACKS_AFTER_VAR] = str(0.9 * timeout)
     (out / "notebooks").mkdir(exist_ok=True)
     params = {"PROFILE": profile, "TARGET": target, "SEED": seed}
     summary = {"profile": profile, "target": target, "seed": seed, "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
@@ -110,10 +114,16 @@ def run(notebooks: list[Path], out: Path | None = None, profile: str = "class", 
         for nb in bar:
             bar.set_postfix_str(nb.stem)
             result = _execute(nb, out / "notebooks" / nb.name, params, timeout)
+            stacks = stacks_path(out, nb.stem)
+            if stacks.exists() and not stacks.stat().st_size:
+                stacks.unlink()  # no cell ran long
+            elif stacks.exists() and result["status"] != "ok":
+                result["stacks"] = str(stacks)  # where each thread was when a cell ran long
             summary["notebooks"][nb.stem] = result
             if result["status"] != "ok":
                 tqdm.write(f"FAILED {nb.name} at cell {result['cell']}: {result['error'][:300]}\n"
-                           f"  the executed notebook is {out / 'notebooks' / nb.name}")
+                           f"  the executed notebook is {out / 'notebooks' / nb.name}"
+                           + (f"\n  where each thread was: {result['stacks']}" if "stacks" in result else ""))
             tmp = out / "summary.json.tmp"  # replaced atomically: a reader never sees half a file
             tmp.write_text(json.dumps(summary, indent=2) + "\n")
             tmp.replace(out / "summary.json")

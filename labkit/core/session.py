@@ -18,6 +18,7 @@ from labkit.core.ledger import Ledger
 from labkit.core.paths import env_path, folder, runs_dir
 from labkit.core.sysinfo import fingerprint, versions
 from labkit.core.targets import Target, resolve
+from labkit.core.watchdog import watch_cells
 
 
 @dataclass
@@ -138,6 +139,7 @@ def start(profile: str = "class", target: str = "auto", seed: int = 0, notebook:
     run_dir = run_dir_from_env()
     artifacts = run_dir / "artifacts" / notebook
     artifacts.mkdir(parents=True, exist_ok=True)
+    watch_cells(run_dir, notebook)  # under `labkit run --timeout`: a stuck cell writes where it is stuck
     context = {"notebook": notebook, "target": tgt.name, "profile": prof.name, "seed": seed, "env": fingerprint()}
     s = Session(notebook, prof, tgt, reason, seed, run_dir, artifacts, Ledger(run_dir / "ledger.jsonl", context))
     if not quiet:
