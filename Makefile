@@ -7,6 +7,10 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.labkit-installed
+# litert-torch cannot be installed beside Jupyter's pins (envs/litert-torch.txt says why): its own environment
+CONVERTER := .venv-litert-torch
+CONVERTER_STAMP := $(CONVERTER)/.labkit-installed
+SETUP := $(STAMP) $(CONVERTER_STAMP)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: setup lab instructor run verify test doctor clean-runs
@@ -24,27 +28,34 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m ipykernel install --sys-prefix --name labkit --display-name "Python (labkit)" >/dev/null
 	touch $@
 
-setup: $(STAMP)
+$(CONVERTER_STAMP): envs/litert-torch.txt
+	test -d $(CONVERTER) || $(PYTHON) -m venv $(CONVERTER)
+	$(CONVERTER)/bin/python -m pip install --quiet --upgrade pip
+	$(CONVERTER)/bin/python -m pip install --quiet --no-compile -r envs/litert-torch.txt
+	$(CONVERTER)/bin/python -m compileall -qq -j 0 "$$($(CONVERTER)/bin/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')" || true
+	touch $@
 
-lab: $(STAMP)
+setup: $(SETUP)
+
+lab: $(SETUP)
 	@mkdir -p work
 	@for nb in student/*.ipynb; do [ -e "work/$${nb#student/}" ] || cp "$$nb" work/; done
 	$(BIN)/jupyter lab work/00_setup_and_baseline.ipynb
 
-instructor: $(STAMP)
+instructor: $(SETUP)
 	$(BIN)/jupyter lab notebooks/00_setup_and_baseline.ipynb
 
-run: $(STAMP)
+run: $(SETUP)
 	$(BIN)/labkit run --profile class
 
-verify: $(STAMP)
+verify: $(SETUP)
 	$(BIN)/labkit verify --profile class
 
-test: $(STAMP)
+test: $(SETUP)
 	$(BIN)/ruff check
 	$(BIN)/python -m pytest
 
-doctor: $(STAMP)
+doctor: $(SETUP)
 	$(BIN)/labkit doctor
 
 clean-runs:

@@ -35,7 +35,7 @@ LAYERS = {
     "measure": ("bench", "parity", "checks", "sizes", "runtimes", "profiler", "pareto", "plots", "acceptance",
                 "units", "results", "report", "markdown_report"),
     "techniques": ("export", "convert", "keras_twin", "quant_math", "quantize", "prune", "distill", "pipeline",
-                   "ondevice", "language_model", "generation"),
+                   "ondevice", "language_model", "generation", "converter_env"),
     "ui": ("widgets", "playground"),
     "classroom": ("checking", "calls", "wire", "extract", "sandbox", "sandbox_child", "exercises", "release",
                   "challenges", "grade", "classbench"),

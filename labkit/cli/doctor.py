@@ -87,6 +87,21 @@ def check_runtimes() -> list[Check]:
     return out
 
 
+def check_converters() -> list[Check]:
+    """Each converter that lives in an environment of its own (labkit.techniques.converter_env): there, and its
+    version."""
+    from labkit.techniques.converter_env import CONVERTERS, ConverterError, converter_python, converter_version
+
+    out = []
+    for name, (folder, _) in CONVERTERS.items():
+        try:
+            version = converter_version(name)
+            out.append(Check(f"{name} ({folder})", True, f"{name} {version} in {converter_python(name)}"))
+        except ConverterError as err:
+            out.append(Check(f"{name} ({folder})", False, str(err).splitlines()[0], "run `make setup`"))
+    return out
+
+
 def check_sandbox() -> Check:
     """Whether `labkit grade` can isolate submissions with bubblewrap (informational: the fallback works)."""
     from labkit.classroom.sandbox import bubblewrap, isolation
@@ -106,6 +121,7 @@ def run_doctor() -> int:
     print(f"  -> {int8_outlook()}")
     print(f"  -> {bf16_outlook()}")
     sections = {"versions": check_versions(), "data": check_data(), "kernel": [check_kernel()],
+                "converter environments": check_converters(),
                 "runtimes and devices (informational)": check_runtimes(), "grading (informational)": [check_sandbox()]}
     problems = 0
     for title, checks in sections.items():
