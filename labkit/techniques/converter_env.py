@@ -57,8 +57,9 @@ def run_converter(name: str, args: list[str | Path], timeout: float = 900, annou
                               env=env)
     except subprocess.TimeoutExpired as err:
         raise ConverterError(f"{name} did not finish within {timeout:g} s") from err
+    finally:
+        if announce:
+            print(f" ended after {time.perf_counter() - t0:.0f} s", flush=True)
     if done.returncode != 0:
         raise ConverterError(f"{name} failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
-    if announce:
-        print(f" done in {time.perf_counter() - t0:.0f} s", flush=True)
     return done.stdout
