@@ -13,6 +13,12 @@ CONVERTER_STAMP := $(CONVERTER)/.labkit-installed
 SETUP := $(STAMP) $(CONVERTER_STAMP)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
+# $(call compile_bytecode,VENV): bytecode for every module installed in VENV, compiled on all cores at once (pip would
+# compile one file at a time). Without it, where PYTHONDONTWRITEBYTECODE is set, Python never writes any, and every
+# kernel and test process compiled torch and TensorFlow again at start-up. A few files meant for other Python
+# versions (in torch's test helpers) do not compile: nothing imports them, so their errors are not shown.
+compile_bytecode = $(1)/bin/python -m compileall -qq -j 0 "$$($(1)/bin/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')" || true
+
 .PHONY: setup lab instructor run verify test doctor clean-runs
 
 $(STAMP): pyproject.toml
@@ -20,11 +26,7 @@ $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet --no-compile -e ".[test]"
-# Bytecode for every installed module, compiled on all cores at once (pip would compile one file at a time).
-# Without it, where PYTHONDONTWRITEBYTECODE is set, Python never writes any, and every kernel and test process
-# compiled torch and TensorFlow again at start-up. A few files meant for other Python versions (in torch's test
-# helpers) do not compile: nothing imports them, so their errors are not shown.
-	$(BIN)/python -m compileall -qq -j 0 "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')" || true
+	$(call compile_bytecode,$(VENV))
 	$(BIN)/python -m ipykernel install --sys-prefix --name labkit --display-name "Python (labkit)" >/dev/null
 	touch $@
 
@@ -32,7 +34,7 @@ $(CONVERTER_STAMP): envs/litert-torch.txt
 	test -d $(CONVERTER) || $(PYTHON) -m venv $(CONVERTER)
 	$(CONVERTER)/bin/python -m pip install --quiet --upgrade pip
 	$(CONVERTER)/bin/python -m pip install --quiet --no-compile -r envs/litert-torch.txt
-	$(CONVERTER)/bin/python -m compileall -qq -j 0 "$$($(CONVERTER)/bin/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')" || true
+	$(call compile_bytecode,$(CONVERTER))
 	touch $@
 
 setup: $(SETUP)

@@ -84,6 +84,14 @@ def pytest_report_header(config) -> str:
     return f"CPU: {info['model']} ({info['arch']}, {info['cores']} cores); flags: {flags}"
 
 
+def _run_once(done: dict, key: str, nb: Path, out: Path, **options) -> None:
+    """Run `nb` in smoke into `out` and keep its result in `done[key]`. The entry is there before the run starts, so
+    a run stopped by the test's timeout is reported, not started again by the next test of that notebook."""
+    done[key] = (out, {"status": "interrupted", "error": "its first run was stopped (the test's timeout?)"})
+    notebooks.run([nb], out, profile="smoke", timeout=CELL_SECONDS, **options)
+    done[key] = (out, json.loads((out / "summary.json").read_text())["notebooks"][nb.stem])
+
+
 def _failure(what: str, out: Path, result: dict) -> str:
     """Why a notebook run failed, with the stacks its kernel wrote if a cell ran long."""
     why = f"{what} failed at cell {result.get('cell')}: {result.get('error')} (run folder {out})"
@@ -101,10 +109,7 @@ def smoke_run(tmp_path_factory):
     def get(name: str):
         if name not in done:  # run each notebook once, even when it fails
             nb = notebooks.find_notebook(name)
-            out = tmp_path_factory.mktemp(f"run-{nb.stem}")
-            done[name] = (out, {"status": "interrupted", "error": "its first run was stopped (the test's timeout?)"})
-            notebooks.run([nb], out, profile="smoke", target="auto", timeout=CELL_SECONDS)
-            done[name] = (out, json.loads((out / "summary.json").read_text())["notebooks"][nb.stem])
+            _run_once(done, name, nb, tmp_path_factory.mktemp(f"run-{nb.stem}"), target="auto")
         out, result = done[name]
         if result["status"] != "ok":
             pytest.fail(_failure(name, out, result))
@@ -143,10 +148,8 @@ def student_run(tmp_path_factory, browser_runs):
             done[number] = (browser_runs[number], {"status": "ok"})
         if number not in done:
             nb = next(release.STUDENT_DIR.glob(f"{number}_*.ipynb"))
-            out = tmp_path_factory.mktemp(f"student-{nb.stem}")
-            done[number] = (out, {"status": "interrupted", "error": "its first run was stopped (the test's timeout?)"})
-            notebooks.run([nb], out, profile="smoke", personality=STUDENT_PERSONALITY.get(number), timeout=CELL_SECONDS)
-            done[number] = (out, json.loads((out / "summary.json").read_text())["notebooks"][nb.stem])
+            _run_once(done, number, nb, tmp_path_factory.mktemp(f"student-{nb.stem}"),
+                      personality=STUDENT_PERSONALITY.get(number))
         out, result = done[number]
         if result["status"] != "ok":
             pytest.fail(_failure(f"student edition {number}", out, result))

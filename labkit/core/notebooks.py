@@ -115,10 +115,11 @@ def run(notebooks: list[Path], out: Path | None = None, profile: str = "class", 
             bar.set_postfix_str(nb.stem)
             result = _execute(nb, out / "notebooks" / nb.name, params, timeout)
             stacks = stacks_path(out, nb.stem)
-            if stacks.exists() and not stacks.stat().st_size:
-                stacks.unlink()  # no cell ran long
-            elif stacks.exists() and result["status"] != "ok":
-                result["stacks"] = str(stacks)  # where each thread was when a cell ran long
+            if stacks.exists():
+                if not stacks.stat().st_size:
+                    stacks.unlink()  # no cell ran long
+                elif result["status"] != "ok":
+                    result["stacks"] = str(stacks)  # where each thread was when a cell ran long
             summary["notebooks"][nb.stem] = result
             if result["status"] != "ok":
                 tqdm.write(f"FAILED {nb.name} at cell {result['cell']}: {result['error'][:300]}\n"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import faulthandler
 import os
+import sys
 from pathlib import Path
 from typing import IO
 
@@ -25,13 +26,8 @@ def watch_cells(run_dir: Path, notebook: str) -> Path | None:
     not asked for, or outside IPython."""
     global _stacks_file
     after = os.environ.get(STACKS_AFTER_VAR)
-    try:
-        from IPython import get_ipython
-
-        shell = get_ipython()
-    except ImportError:
-        shell = None
-    if not after or shell is None:
+    shell = sys.modules["IPython"].get_ipython() if after and "IPython" in sys.modules else None  # a kernel has it
+    if shell is None:
         return None
     seconds = float(after)
     path = stacks_path(run_dir, notebook)
