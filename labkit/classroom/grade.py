@@ -27,6 +27,7 @@ import math
 import queue
 import shutil
 import tempfile
+import threading
 import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
@@ -53,6 +54,7 @@ COLORS = {"passed": "#dafbe1", "failed": "#ffebe9", "not implemented": "#ffebe9"
           "missing": "#ffebe9", "forbidden": "#ffd8b5"}
 MAX_NOTEBOOK_BYTES = 20 << 20
 PRELOAD = ("numpy", "pandas", "torch")  # the libraries exercises may allow, imported once by each sandbox
+_TRACEBACK_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -258,14 +260,35 @@ def run_whole(path: Path, run_dir: Path, profile: str, timeout: float) -> str:
     return "; ".join(filter(None, [stopped, raised and "cells that raised: " + ", ".join(raised)]))
 
 
-def _grade_student(student: str, nbs: dict[str, list[Path]], numbers: list[str], out: Path, box: sandbox.Sandbox,
-                   hidden: list[Path], case_seconds: float, run_notebooks: str | None, student_dir: Path,
-                   profile: str) -> Row:
-    """One student's row; nothing in it can stop another student's grading."""
+def _read_student(student: str, nbs: dict[str, list[Path]], numbers: list[str],
+                  cids: list[str]) -> tuple[Row, dict[str, tuple[Exercise, Extracted]]]:
+    """One student's row with the grades known before anything runs, and what must run. This reads code with
+    `ast`, so it runs in one thread: CPython 3.11's AST constructor keeps one recursion counter for every thread
+    and raises SystemError ("AST constructor recursion depth mismatch") when two threads parse at once."""
     row = Row(student)
-    cids = [c.id for n in numbers for c in challenges.of_notebook(n)]
     try:
-        todo = _prepare(nbs, numbers, row)
+        return row, _prepare(nbs, numbers, row)
+    except Exception as err:  # anything unforeseen stays this student's
+        _stopped(row, err, numbers, cids)
+        return row, {}
+
+
+def _stopped(row: Row, err: Exception, numbers: list[str], cids: list[str]) -> None:
+    """Every grade of `row` not given yet becomes an error that names `err`."""
+    why = f"grading stopped: {type(err).__name__}: {str(err)[:200]}"
+    row.grades.update({i: row.grades.get(i, Grade("error", why)) for n in numbers
+                       for i in [*(ex.id for ex in exercises.of_notebook(n)), *cids]})
+    with _TRACEBACK_LOCK:  # formatting a traceback parses code with `ast` too (see _read_student)
+        trace = traceback.format_exc(limit=2)
+    row.notes.append(why + " | " + trace.replace("\n", " ")[-300:])
+
+
+def _grade_student(row: Row, todo: dict[str, tuple[Exercise, Extracted]], nbs: dict[str, list[Path]],
+                   numbers: list[str], cids: list[str], out: Path, box: sandbox.Sandbox, hidden: list[Path],
+                   case_seconds: float, run_notebooks: str | None, student_dir: Path, profile: str) -> Row:
+    """Run what `_read_student` found for one student, and fill the rest of the row; nothing in it can stop another
+    student's grading."""
+    try:
         if todo:
             row.grades.update(_run_sandboxed(todo, box, hidden, case_seconds))
         if cids:  # each handed-in artifact measured again in the sandbox, judged here
@@ -274,13 +297,11 @@ def _grade_student(student: str, nbs: dict[str, list[Path]], numbers: list[str],
         for number in numbers if run_notebooks else ():
             paths = nbs.get(number, [])
             if len(paths) == 1:
-                note = run_whole(paths[0], out / STUDENTS / student / paths[0].stem, run_notebooks, box.limits.seconds)
+                note = run_whole(paths[0], out / STUDENTS / row.student / paths[0].stem, run_notebooks,
+                                 box.limits.seconds)
                 row.notes.append(f"{number} run whole: {note or 'ran to the end'}")
     except Exception as err:  # anything unforeseen stays this student's
-        why = f"grading stopped: {type(err).__name__}: {str(err)[:200]}"
-        row.grades.update({i: row.grades.get(i, Grade("error", why)) for n in numbers
-                           for i in [*(ex.id for ex in exercises.of_notebook(n)), *cids]})
-        row.notes.append(why + " | " + traceback.format_exc(limit=2).replace("\n", " ")[-300:])
+        _stopped(row, err, numbers, cids)
     return row
 
 
@@ -312,6 +333,7 @@ def grade(submissions: str | Path, out: str | Path | None = None, profile: str =
     hidden = [Path(submissions).resolve(), out.resolve(), scratch.resolve(), runs_dir().resolve(),
               notebooks_dir().resolve(), (REPO_DIR / ".git").resolve()]  # and the kit's solutions and history
 
+    read = {student: _read_student(student, nbs, numbers, cids) for student, nbs in found.items()}
     preload = [lib for lib in PRELOAD if any(lib in exercises.get(i).libraries for i in ids)]
     preload += list(challenge_grading.PRELOAD) if cids else []
     boxes: queue.Queue[sandbox.Sandbox] = queue.Queue()  # one sandboxed server per job, each in its own folder
@@ -323,7 +345,7 @@ def grade(submissions: str | Path, out: str | Path | None = None, profile: str =
         student, nbs = item
         box = boxes.get()
         try:
-            row = _grade_student(student, nbs, numbers, out, box, hidden, case_seconds,
+            row = _grade_student(*read[student], nbs, numbers, cids, out, box, hidden, case_seconds,
                                  profile if run_notebooks else None, Path(submissions) / student, profile)
         finally:
             boxes.put(box)
