@@ -28,6 +28,7 @@ FILES = {
     ("test", "images"): "t10k-images-idx3-ubyte.gz",
     ("test", "labels"): "t10k-labels-idx1-ubyte.gz",
 }
+TEST_IMAGES = 10_000  # the size of Fashion-MNIST's test split
 # Pixel statistics of the training set, used to normalise every input the kit feeds a model.
 MEAN, STD = 0.2860, 0.3530
 RESTORE_HINT = (

@@ -14,8 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from labkit.core import ledger
+from labkit.core import ledger, profiles
 from labkit.core.cpu import CAPABILITIES
+from labkit.core.data import TEST_IMAGES
 from labkit.measure.checks import COLORS, MARKS
 from labkit.measure.units import quantity
 
@@ -194,6 +195,19 @@ def _matrix_routes(rows):
 
 def _keras_twin_parity(rows):
     return _all_pass_parity(rows[rows["variant"] == "Keras twin"], "Keras twin rows")
+
+
+def _litert_torch_parity(rows):
+    """litert-torch's files judged like every export (fp32 within 1e-4, int8 agreeing on 99%), on every test image
+    of the profile: a row scored on fewer counts as failing."""
+    lt = rows[rows["variant"].str.startswith("litert-torch ")]
+    measured = _all_pass_parity(lt, "litert-torch rows")
+    whole = {p: profiles.get(p).n_test or TEST_IMAGES for p in set(lt["profile"])}
+    scored = lt["parity_n"].fillna(lt["n_eval"]) if "parity_n" in lt else lt["n_eval"]
+    partial = sorted(set(lt.loc[scored < lt["profile"].map(whole), "variant"]))
+    failing = sorted(set(_failing_parity(lt)) | set(partial))
+    return Measured(len(failing), f"{_n(lt.iloc[-1])}; {measured.note}" +
+                    (f"; not scored on the whole test set: {', '.join(partial)}" if partial else ""))
 
 
 def _litert_int8_size(rows):
@@ -426,6 +440,8 @@ BARS: list[Bar] = [
         True, 0, 0),
     Bar("02_tensorflow_conversion", "02.matrix", "conversion-matrix routes failing parity <= {t:g}", _matrix_routes,
         True, 0, 0),
+    Bar("02_tensorflow_conversion", "02.litert_torch", "litert-torch files failing parity on the whole test set "
+        "<= {t:g}", _litert_torch_parity, True, 0, 0),
     Bar("02_tensorflow_conversion", "02.litert_size", "LiteRT int8 file <= {t:g}x the fp32 file", _litert_int8_size,
         True, 0.27, 0.27, unit="x"),
     Bar("02_tensorflow_conversion", "02.litert_agreement", "LiteRT int8 top-1 agreement with fp32 >= {t:.1%}",

@@ -83,8 +83,8 @@ def test_quantized_paths_agree_on_99_percent(rows):
 def test_litert_torch_converts_pytorch_directly(rows):
     """litert-torch's .tflite files from the PyTorch module, converted in its own environment (.venv-litert-torch,
     which `make setup` builds): fp32 within 1e-4 of eager, int8 (pt2e) agreeing on at least 99% of decisions, int8
-    under 0.35x the fp32 file, both timed at batch 1 and 64 in LiteRT."""
-    from labkit.core import models
+    under 0.35x the fp32 file, both timed at batch 1 and 64 in LiteRT, all judged on the profile's whole test set."""
+    from labkit.core import models, profiles
 
     lt = rows[rows["variant"].str.startswith("litert-torch ")]
     fp32, int8 = lt[lt["variant"] == "litert-torch fp32"], lt[lt["variant"] == "litert-torch int8"]
@@ -93,6 +93,7 @@ def test_litert_torch_converts_pytorch_directly(rows):
         assert set(df["precision"]) == {precision} and df["parity_passed"].astype(bool).all()
         assert df["converter"].str.match(r"litert-torch \d+\.\d+").all()
     assert fp32["parity_max_abs"].max() <= 1e-4 and fp32["parity_top1"].min() == 1.0
+    assert (lt["n_eval"] == profiles.get("smoke").n_test).all()  # every test image, not the parity subset
     assert int8["parity_top1"].min() >= 0.99
     weights = 4 * models.count_params(models.TeacherCNN())
     assert 0.95 * weights < fp32["size_bytes"].iloc[0] < 1.1 * weights

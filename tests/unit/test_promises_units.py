@@ -58,3 +58,24 @@ def test_every_bar_names_its_notebook_and_reason():
     for b in acceptance.BARS:
         assert b.name.startswith(b.notebook[:2] + ".")
         assert b.smoke == b.published or b.smoke_reason, f"{b.name}: a different smoke bar needs its reason"
+
+
+def _litert_torch_rows(profile: str, n: int, int8_agreement: float) -> pd.DataFrame:
+    base = {"notebook": "02_tensorflow_conversion", "runtime": "litert", "profile": profile, "n_eval": n,
+            "batch": 64}
+    return pd.DataFrame([
+        {**base, "variant": "litert-torch fp32", "precision": "fp32", "parity_passed": True, "parity_top1": 1.0},
+        {**base, "variant": "litert-torch int8", "precision": "int8", "parity_passed": int8_agreement >= 0.99,
+         "parity_top1": int8_agreement},
+    ])
+
+
+@pytest.mark.parametrize(("profile", "n", "agreement", "failing"), [
+    ("class", 10_000, 0.996, 0), ("smoke", 500, 0.996, 0),  # the whole test split of each profile
+    ("class", 1_000, 0.996, 2),  # the parity subset is not the whole test set
+    ("class", 10_000, 0.985, 1),  # int8 below 99% agreement
+])
+def test_litert_torch_is_judged_on_the_whole_test_set(profile, n, agreement, failing):
+    bar = acceptance.BARS_BY_NAME["02.litert_torch"]
+    verdict = acceptance.judge(bar, _litert_torch_rows(profile, n, agreement), profile)
+    assert verdict.measured.value == failing and verdict.passed is (failing == 0)
