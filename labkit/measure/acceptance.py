@@ -201,6 +201,9 @@ def _litert_torch_parity(rows):
     """litert-torch's files judged like every export (fp32 within 1e-4, int8 agreeing on 99%), on every test image
     of the profile: a row scored on fewer counts as failing."""
     lt = rows[rows["variant"].str.startswith("litert-torch ")]
+    if lt.empty:
+        raise LookupError("no litert-torch rows: 02 skips that section when .venv-litert-torch is missing "
+                          "(`make setup` builds it)")
     measured = _all_pass_parity(lt, "litert-torch rows")
     whole = {p: profiles.get(p).n_test or TEST_IMAGES for p in set(lt["profile"])}
     scored = lt["parity_n"].fillna(lt["n_eval"]) if "parity_n" in lt else lt["n_eval"]

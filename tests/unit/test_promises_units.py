@@ -79,3 +79,9 @@ def test_litert_torch_is_judged_on_the_whole_test_set(profile, n, agreement, fai
     bar = acceptance.BARS_BY_NAME["02.litert_torch"]
     verdict = acceptance.judge(bar, _litert_torch_rows(profile, n, agreement), profile)
     assert verdict.measured.value == failing and verdict.passed is (failing == 0)
+
+
+def test_litert_torch_missing_says_how_to_get_it():
+    rows = _litert_torch_rows("class", 10_000, 0.996).iloc[0:0]
+    verdict = acceptance.judge(acceptance.BARS_BY_NAME["02.litert_torch"], rows, "class")
+    assert verdict.passed is False and "make setup" in verdict.why
