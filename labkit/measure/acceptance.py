@@ -204,13 +204,13 @@ def _litert_torch_parity(rows):
     if lt.empty:
         raise LookupError("no litert-torch rows: 02 skips that section when .venv-litert-torch is missing "
                           "(`make setup` builds it)")
-    measured = _all_pass_parity(lt, "litert-torch rows")
-    whole = {p: profiles.get(p).n_test or TEST_IMAGES for p in set(lt["profile"])}
-    scored = lt["parity_n"].fillna(lt["n_eval"]) if "parity_n" in lt else lt["n_eval"]
-    partial = sorted(set(lt.loc[scored < lt["profile"].map(whole), "variant"]))
-    failing = sorted(set(_failing_parity(lt)) | set(partial))
-    return Measured(len(failing), f"{_n(lt.iloc[-1])}; {measured.note}" +
-                    (f"; not scored on the whole test set: {', '.join(partial)}" if partial else ""))
+    scored = lt["parity_n"].fillna(lt["n_eval"]) if "parity_n" in lt else lt["n_eval"]  # as _n reads one row
+    whole = lt["profile"].map(lambda p: profiles.get(p).n_test or TEST_IMAGES)
+    failing, partial = set(_failing_parity(lt)), sorted(set(lt.loc[scored < whole, "variant"]))
+    note = f"n={int(scored.min()):,}; of {lt['variant'].nunique()} litert-torch rows"
+    note += f"; failing: {', '.join(sorted(failing))}" if failing else ""
+    note += f"; not scored on the whole test set: {', '.join(partial)}" if partial else ""
+    return Measured(len(failing | set(partial)), note)
 
 
 def _litert_int8_size(rows):
