@@ -40,3 +40,14 @@ def test_every_notebook_has_a_map_of_its_sections():
 def test_a_missing_marker_is_named():
     with pytest.raises(ValueError, match="promises"):
         docs.with_section("no markers here", "promises", "| table |")
+
+
+def test_the_time_line_names_the_reference_cpu_with_its_flags(tmp_path):
+    """The minutes depend on the SIMD flags, so the header names them; a summary without flags names the CPU only."""
+    env = {"cpu": "AMD EPYC", "cores": 2}
+    for flags, expected in [("avx2,fma,avx512_vnni", "2-core AMD EPYC with AVX2, FMA and AVX512_VNNI"),
+                            ("avx2", "2-core AMD EPYC with AVX2"), ("", "2-core AMD EPYC")]:
+        summary = {"notebooks": {"00_setup_and_baseline": {"seconds": 100}}, "env": {**env, "flags": flags}}
+        (tmp_path / "summary.json").write_text(json.dumps(summary))
+        minutes, cpu = docs.reference_minutes(tmp_path)
+        assert (minutes, cpu) == ({"00_setup_and_baseline": 1.5}, expected)
