@@ -134,6 +134,12 @@ def _read_flags() -> tuple[str | None, set[str]]:
     return None, set()
 
 
+def real_flags() -> set[str]:
+    """The flags the CPU really has, whatever personality the kit plays: what runtimes that pick their kernels from
+    the CPU itself (ONNX Runtime's MLAS, LiteRT's XNNPACK) go by."""
+    return _read_flags()[1]
+
+
 def personality() -> Personality | None:
     """The personality forced through LABKIT_CPU_PERSONALITY, if any (ValueError for an unknown name)."""
     name = os.environ.get(PERSONALITY_VAR, "").strip()

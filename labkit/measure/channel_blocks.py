@@ -1,0 +1,75 @@
+"""Why a pruned layer can cost as much as a wider one: ONNX Runtime's fast x86 convolutions (MLAS's NCHWc layout)
+work on blocks of channels, as many float32 values as one SIMD register holds. Output channels are padded up to a
+multiple of the block, and a convolution whose input channels are neither a multiple of the block nor fewer than it
+is left out of that layout (onnxruntime/core/optimizer/nchwc_transformer.cc). This module builds the probe notebook
+04 times: two 3x3 convolutions whose channel count steps across the block."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from labkit.core import cpu
+from labkit.core.targets import Target
+
+PROBE_IN_CHANNELS = 16  # the probe's input: the width of a small network's first block
+PROBE_SIZE = 14  # height and width of its feature maps (a 28x28 image after one pooling)
+
+
+def ort_channel_block(flags: set[str] | None = None) -> int | None:
+    """Channels per block of ONNX Runtime's x86 convolutions: 16 with AVX-512F, 8 with AVX2. MLAS picks it from the
+    real CPU, whatever personality the kit plays, so the real flags decide. None elsewhere: read it off a sweep."""
+    flags = cpu.real_flags() if flags is None else flags
+    if "avx512f" in flags:
+        return 16
+    if "avx2" in flags:
+        return 8
+    return None
+
+
+def conv_pair_macs(channels: int) -> int:
+    """Multiply-accumulates per image of the probe: 16 -> `channels` -> `channels`, 3x3, at 14x14."""
+    return PROBE_SIZE * PROBE_SIZE * 9 * (PROBE_IN_CHANNELS * channels + channels * channels)
+
+
+def conv_pair(channels: int, path: str | Path, seed: int = 0) -> Path:
+    """An ONNX model of two 3x3 convolutions with a ReLU between (16 -> `channels` -> `channels`, padding 1, at
+    14x14, any batch), with random weights: latency does not depend on their values. Returns `path`."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    if int(channels) < 1:
+        raise ValueError(f"channels must be a positive count, got {channels!r}")
+    rng = np.random.default_rng(seed)
+    weights = {"w1": rng.standard_normal((channels, PROBE_IN_CHANNELS, 3, 3), dtype=np.float32) * 0.1,
+               "w2": rng.standard_normal((channels, channels, 3, 3), dtype=np.float32) * 0.1}
+    nodes = [helper.make_node("Conv", ["x", "w1"], ["h"], pads=[1, 1, 1, 1]),
+             helper.make_node("Relu", ["h"], ["r"]),
+             helper.make_node("Conv", ["r", "w2"], ["y"], pads=[1, 1, 1, 1])]
+    graph = helper.make_graph(
+        nodes, f"conv_pair_{channels}",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", PROBE_IN_CHANNELS, PROBE_SIZE, PROBE_SIZE])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", channels, PROBE_SIZE, PROBE_SIZE])],
+        [numpy_helper.from_array(w, name) for name, w in weights.items()])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    onnx.checker.check_model(model)
+    path = Path(path)
+    onnx.save(model, path)
+    return path
+
+
+def probe_input(batch: int = 64, seed: int = 0) -> np.ndarray:
+    """A batch of random feature maps shaped for the probe."""
+    return np.random.default_rng(seed).standard_normal((batch, PROBE_IN_CHANNELS, PROBE_SIZE, PROBE_SIZE),
+                                                       dtype=np.float32)
+
+
+def probe_runner(channels: int, path: str | Path, target: Target) -> Callable[[np.ndarray], np.ndarray]:
+    """The probe with `channels`, saved to `path` and loaded in ONNX Runtime with `target`'s threads and options:
+    a callable from feature maps to feature maps, ready for `lk.bench.compare`. (The kit's Runners take images.)"""
+    from labkit.measure.runtimes import ort_session
+
+    session = ort_session(conv_pair(channels, path), target)
+    return lambda x: session.run(None, {"x": x})[0]

@@ -1,0 +1,60 @@
+"""labkit.measure.channel_blocks: ONNX Runtime's channel block from the CPU's flags, and the probe notebook 04 times."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+import torch
+
+from labkit.measure import channel_blocks as cb
+
+
+@pytest.mark.parametrize("flags, block", [({"avx2", "fma", "avx512f", "avx512_vnni"}, 16), ({"avx2", "fma"}, 8),
+                                          ({"asimd", "asimddp"}, None), (set(), None)])
+def test_the_block_follows_the_widest_simd_registers(flags, block):
+    assert cb.ort_channel_block(flags) == block
+
+
+def test_the_block_reads_the_real_cpu_not_the_personality(monkeypatch):
+    monkeypatch.setattr(cb.cpu, "real_flags", lambda: {"avx2", "fma", "avx512f"})
+    monkeypatch.setenv("LABKIT_CPU_PERSONALITY", "avx2")  # caps the kit's view of the CPU, not ONNX Runtime's kernels
+    assert cb.ort_channel_block() == 16
+
+
+@pytest.mark.parametrize("channels", [12, 16])
+def test_the_probe_computes_two_convolutions_with_a_relu_between(tmp_path, channels):
+    import onnx
+    from onnx import numpy_helper
+
+    path = cb.conv_pair(channels, tmp_path / "pair.onnx", seed=3)
+    w = {t.name: torch.from_numpy(numpy_helper.to_array(t).copy()) for t in onnx.load(path).graph.initializer}
+    x = cb.probe_input(5, seed=1)
+    got = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    with torch.no_grad():
+        want = torch.conv2d(torch.relu(torch.conv2d(torch.from_numpy(x), w["w1"], padding=1)), w["w2"], padding=1)
+    assert got.shape == (5, channels, cb.PROBE_SIZE, cb.PROBE_SIZE)
+    np.testing.assert_allclose(got, want.numpy(), rtol=1e-4, atol=1e-4)  # fp32, two 3x3 convolutions deep
+
+
+def test_the_probes_macs_count_both_convolutions():
+    import torch_pruning as tp
+
+    # the two convolutions alone: torch-pruning would count a ReLU's elements as operations too
+    seq = torch.nn.Sequential(torch.nn.Conv2d(cb.PROBE_IN_CHANNELS, 24, 3, padding=1, bias=False),
+                              torch.nn.Conv2d(24, 24, 3, padding=1, bias=False))
+
+    ops, _ = tp.utils.count_ops_and_params(seq, torch.zeros(1, cb.PROBE_IN_CHANNELS, cb.PROBE_SIZE, cb.PROBE_SIZE))
+    assert cb.conv_pair_macs(24) == int(ops)
+
+
+def test_a_probe_without_channels_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="positive count"):
+        cb.conv_pair(0, tmp_path / "none.onnx")
+
+
+def test_the_probe_runner_takes_feature_maps_on_a_target(tmp_path):
+    from labkit.core.targets import resolve
+
+    run = cb.probe_runner(20, tmp_path / "pair20.onnx", resolve("cpu")[0])
+    assert run(cb.probe_input(3)).shape == (3, 20, cb.PROBE_SIZE, cb.PROBE_SIZE)
