@@ -17,9 +17,15 @@ def test_the_block_follows_the_widest_simd_registers(flags, block):
 
 
 def test_the_block_reads_the_real_cpu_not_the_personality(monkeypatch):
-    monkeypatch.setattr(cb.cpu, "real_flags", lambda: {"avx2", "fma", "avx512f"})
-    monkeypatch.setenv("LABKIT_CPU_PERSONALITY", "avx2")  # caps the kit's view of the CPU, not ONNX Runtime's kernels
-    assert cb.ort_channel_block() == 16
+    """The avx2 personality caps the kit's view of the CPU (cpu_info), not the kernels ONNX Runtime picks."""
+    monkeypatch.setattr(cb.cpu, "_read_flags", lambda: ("an AVX-512 CPU", {"avx2", "fma", "avx512f"}))
+    monkeypatch.setenv("LABKIT_CPU_PERSONALITY", "avx2")
+    cb.cpu.cpu_info.cache_clear()
+    try:
+        assert not cb.cpu.cpu_info()["flags"]["avx512f"]  # what the personality shows
+        assert cb.ort_channel_block() == 16  # what MLAS sees
+    finally:
+        cb.cpu.cpu_info.cache_clear()
 
 
 @pytest.mark.parametrize("channels", [12, 16])
