@@ -42,8 +42,8 @@ def with_section(text: str, name: str, body: str) -> str:
 
 def reference_minutes(reference: Path = REFERENCE) -> tuple[dict[str, float], str]:
     """Minutes per notebook in the reference run (rounded to half a minute, at least half), and the CPU it ran on
-    with the flags that decide its speed ("2-core AMD EPYC with AVX2 and FMA"): the minutes depend on them (the
-    kit's training ran about twice as fast on a CPU with AVX-512 as on one with AVX2 alone)."""
+    with its flags of interest ("2-core AMD EPYC with AVX2 and FMA"): "AMD EPYC" alone names several generations
+    of cores, and the flags also say what int8 and bf16 bought in the run."""
     summary = json.loads((reference / "summary.json").read_text())
     minutes = {name: max(0.5, round(r["seconds"] / 30) / 2) for name, r in summary["notebooks"].items()}
     env = summary["env"]
