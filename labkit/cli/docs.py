@@ -48,9 +48,11 @@ def reference_minutes(reference: Path = REFERENCE) -> tuple[dict[str, float], st
     minutes = {name: max(0.5, round(r["seconds"] / 30) / 2) for name, r in summary["notebooks"].items()}
     env = summary["env"]
     cpu = f"{env['cores']}-core {env['cpu']}"
-    flags = [f.upper() for f in env.get("flags", "").split(",") if f]
+    flags = [f.upper() for f in (env.get("flags") or "").split(",") if f]
     if flags:
         cpu += " with " + (f"{', '.join(flags[:-1])} and {flags[-1]}" if len(flags) > 1 else flags[0])
+    if env.get("personality"):
+        cpu += f" (capped to {env['personality']})"
     return minutes, cpu
 
 

@@ -1,6 +1,7 @@
 """The CPU in hand: its model and the feature flags that decide how fast (and how exact) int8, bf16 and
 fp16 run, read on Linux (x86 and arm64) and macOS (Intel and Apple Silicon); and *personalities* that
-cap every runtime at a lower instruction set, so the kit can be tested as on a smaller CPU."""
+cap the runtimes that allow it (PyTorch, oneDNN, OpenVINO) at a lower instruction set, so the kit can be tested as
+on a smaller CPU."""
 
 from __future__ import annotations
 

@@ -1,11 +1,12 @@
-"""Why a pruned layer can cost as much as a wider one: ONNX Runtime's fast x86 convolutions (MLAS's NCHWc layout)
-work on blocks of channels, as many float32 values as one SIMD register holds. Output channels are padded up to a
-multiple of the block, and a convolution whose input channels are neither a multiple of the block nor fewer than it
-is left out of that layout (onnxruntime/core/optimizer/nchwc_transformer.cc). This module builds the probe notebook
-04 times: two 3x3 convolutions whose channel count steps across the block."""
+"""Why a pruned layer can cost as much as a wider one: ONNX Runtime computes x86 convolutions in a blocked layout
+(MLAS's NCHWc) on whole blocks of channels, 16 with AVX-512F and 8 on other x86-64 CPUs, and pads a layer's channels
+up to the next multiple of the block (the weights of its optimised graph show the padding). This module builds the
+probe notebook 04 times: two 3x3 convolutions whose channel count steps across the block."""
 
 from __future__ import annotations
 
+import operator
+import platform
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,15 +19,14 @@ PROBE_IN_CHANNELS = 16  # the probe's input: the width of a small network's firs
 PROBE_SIZE = 14  # height and width of its feature maps (a 28x28 image after one pooling)
 
 
-def ort_channel_block(flags: set[str] | None = None) -> int | None:
-    """Channels per block of ONNX Runtime's x86 convolutions: 16 with AVX-512F, 8 with AVX2. MLAS picks it from the
-    real CPU, whatever personality the kit plays, so the real flags decide. None elsewhere: read it off a sweep."""
+def ort_channel_block(flags: set[str] | None = None, machine: str | None = None) -> int | None:
+    """Channels per block of ONNX Runtime's convolutions on x86-64: 16 with AVX-512F, else 8 (MLAS's default). MLAS
+    picks it from the real CPU, whatever personality the kit plays, so the real flags decide. None on other
+    architectures: read it off a sweep."""
+    if (machine or platform.machine()).lower() not in ("x86_64", "amd64"):
+        return None
     flags = cpu.real_flags() if flags is None else flags
-    if "avx512f" in flags:
-        return 16
-    if "avx2" in flags:
-        return 8
-    return None
+    return 16 if "avx512f" in flags else 8
 
 
 def conv_pair_macs(channels: int) -> int:
@@ -40,7 +40,8 @@ def conv_pair(channels: int, path: str | Path, seed: int = 0) -> Path:
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
-    if int(channels) < 1:
+    channels = operator.index(channels)
+    if channels < 1:
         raise ValueError(f"channels must be a positive count, got {channels!r}")
     rng = np.random.default_rng(seed)
     weights = {"w1": rng.standard_normal((channels, PROBE_IN_CHANNELS, 3, 3), dtype=np.float32) * 0.1,

@@ -10,15 +10,17 @@ import torch
 from labkit.measure import channel_blocks as cb
 
 
-@pytest.mark.parametrize("flags, block", [({"avx2", "fma", "avx512f", "avx512_vnni"}, 16), ({"avx2", "fma"}, 8),
-                                          ({"asimd", "asimddp"}, None), (set(), None)])
-def test_the_block_follows_the_widest_simd_registers(flags, block):
-    assert cb.ort_channel_block(flags) == block
+@pytest.mark.parametrize("flags, machine, block", [({"avx2", "fma", "avx512f", "avx512_vnni"}, "x86_64", 16),
+                                                   ({"avx2", "fma"}, "x86_64", 8), ({"sse4_2"}, "AMD64", 8),
+                                                   ({"asimd", "asimddp"}, "aarch64", None), (set(), "arm64", None)])
+def test_the_block_is_16_with_avx512_and_8_on_other_x86(flags, machine, block):
+    assert cb.ort_channel_block(flags, machine) == block
 
 
 def test_the_block_reads_the_real_cpu_not_the_personality(monkeypatch):
     """The avx2 personality caps the kit's view of the CPU (cpu_info), not the kernels ONNX Runtime picks."""
     monkeypatch.setattr(cb.cpu, "_read_flags", lambda: ("an AVX-512 CPU", {"avx2", "fma", "avx512f"}))
+    monkeypatch.setattr(cb.platform, "machine", lambda: "x86_64")
     monkeypatch.setenv("LABKIT_CPU_PERSONALITY", "avx2")
     cb.cpu.cpu_info.cache_clear()
     try:
@@ -54,9 +56,30 @@ def test_the_probes_macs_count_both_convolutions():
     assert cb.conv_pair_macs(24) == int(ops)
 
 
-def test_a_probe_without_channels_is_refused(tmp_path):
+def test_a_probe_without_a_whole_positive_channel_count_is_refused(tmp_path):
     with pytest.raises(ValueError, match="positive count"):
         cb.conv_pair(0, tmp_path / "none.onnx")
+    with pytest.raises(TypeError):
+        cb.conv_pair(12.0, tmp_path / "float.onnx")
+
+
+@pytest.mark.skipif(cb.ort_channel_block() is None, reason="ONNX Runtime's blocked layout is an x86 one")
+@pytest.mark.parametrize("quarters", [1, 2])
+def test_onnx_runtime_pads_the_channels_up_to_whole_blocks(tmp_path, quarters):
+    """The claim 04 teaches, read from ONNX Runtime's optimised graph instead of from a timing: a probe with more than
+    one block of channels and less than two computes on two (its weights are padded, on what they read and write)."""
+    import onnx
+
+    block = cb.ort_channel_block()
+    channels = block + quarters * block // 4  # between one block and two
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.optimized_model_filepath = str(tmp_path / "optimised.onnx")
+    options.log_severity_level = 3  # its warning that an optimised graph is specific to this CPU
+    ort.InferenceSession(str(cb.conv_pair(channels, tmp_path / "pair.onnx")), options,
+                         providers=["CPUExecutionProvider"])
+    shapes = [tuple(t.dims) for t in onnx.load(tmp_path / "optimised.onnx").graph.initializer if len(t.dims) == 4]
+    assert shapes == [(2 * block, cb.PROBE_IN_CHANNELS, 3, 3), (2 * block, 2 * block, 3, 3)], shapes
 
 
 def test_the_probe_runner_takes_feature_maps_on_a_target(tmp_path):

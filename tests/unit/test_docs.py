@@ -43,11 +43,15 @@ def test_a_missing_marker_is_named():
 
 
 def test_the_time_line_names_the_reference_cpu_with_its_flags(tmp_path):
-    """The minutes depend on the SIMD flags, so the header names them; a summary without flags names the CPU only."""
-    env = {"cpu": "AMD EPYC", "cores": 2}
-    for flags, expected in [("avx2,fma,avx512_vnni", "2-core AMD EPYC with AVX2, FMA and AVX512_VNNI"),
-                            ("avx2", "2-core AMD EPYC with AVX2"), ("", "2-core AMD EPYC")]:
-        summary = {"notebooks": {"00_setup_and_baseline": {"seconds": 100}}, "env": {**env, "flags": flags}}
+    """The header names the CPU with its flags, and the personality when the run was capped; a summary without
+    flags names the CPU only."""
+    env = {"cpu": "AMD EPYC", "cores": 2, "personality": None}
+    for flags, extra, expected in [
+        ("avx2,fma,avx512_vnni", {}, "2-core AMD EPYC with AVX2, FMA and AVX512_VNNI"),
+        ("avx2", {}, "2-core AMD EPYC with AVX2"), ("", {}, "2-core AMD EPYC"), (None, {}, "2-core AMD EPYC"),
+        ("avx2,fma", {"personality": "avx2"}, "2-core AMD EPYC with AVX2 and FMA (capped to avx2)"),
+    ]:
+        summary = {"notebooks": {"00_setup_and_baseline": {"seconds": 100}}, "env": {**env, "flags": flags, **extra}}
         (tmp_path / "summary.json").write_text(json.dumps(summary))
         minutes, cpu = docs.reference_minutes(tmp_path)
         assert (minutes, cpu) == ({"00_setup_and_baseline": 1.5}, expected)
