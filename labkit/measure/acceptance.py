@@ -94,9 +94,14 @@ def _size_ratio(small, large) -> Measured:
                     f"{int(small['size_bytes']):,} / {int(large['size_bytes']):,} bytes")
 
 
-def _n(row) -> str:
+def _scored(row) -> int:
+    """How many images a row's parity was judged on: its parity_n, else its n_eval."""
     n = row.get("parity_n")
-    return f"n={int(n if n is not None and n == n else row['n_eval']):,}"
+    return int(n if n is not None and n == n else row["n_eval"])
+
+
+def _n(row) -> str:
+    return f"n={_scored(row):,}"
 
 
 def _failing_parity(rows) -> list[str]:
@@ -204,7 +209,7 @@ def _litert_torch_parity(rows):
     if lt.empty:
         raise LookupError("no litert-torch rows: 02 skips that section when .venv-litert-torch is missing "
                           "(`make setup` builds it)")
-    scored = lt["parity_n"].fillna(lt["n_eval"]) if "parity_n" in lt else lt["n_eval"]  # as _n reads one row
+    scored = lt.apply(_scored, axis=1)
     whole = lt["profile"].map(lambda p: profiles.get(p).n_test or TEST_IMAGES)
     failing, partial = set(_failing_parity(lt)), sorted(set(lt.loc[scored < whole, "variant"]))
     note = f"n={int(scored.min()):,}; of {lt['variant'].nunique()} litert-torch rows"
