@@ -92,16 +92,33 @@ def _own_processes() -> int:
         return 512
 
 
+def _under(path: str, roots: list[str]) -> bool:
+    return any(path == r or path.startswith(r.rstrip("/") + "/") for r in roots)
+
+
+def _needed() -> list[str]:
+    """What the child must see to start: the interpreter, its environment and standard library, and the
+    classroom folder it loads wire/calls/checking from, each under the name the child uses and its real path."""
+    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix, str(Path(sys.executable).parent),
+             str(CHILD.parent), *(p for p in sys.path if p and Path(p).is_dir())}
+    return sorted({q for p in paths for q in (os.path.abspath(p), os.path.realpath(p))})
+
+
 def _command(root: Path, hidden: list[Path]) -> list[str]:
+    """The child's command line. Under bubblewrap the mounts go in this order: the system read-only, a fresh /tmp
+    and an empty folder over each hidden one; then what the child needs to start, bound again wherever the first
+    step hid it (a kit cloned under /tmp, a virtual environment inside a hidden folder); then the hidden folders
+    that lie inside those, emptied again; last the work folder."""
     python = [sys.executable, "-I", str(CHILD)]
     if bubblewrap():  # it cannot be used: the fallback
         return [*python, str(root)]
-    hide = []
-    for path in hidden:
-        if path.is_dir() and not str(path).startswith("/tmp/"):
-            hide += ["--tmpfs", str(path)]
-    return ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", *hide,
-            "--bind", str(root), INSIDE, "--chdir", INSIDE, "--unshare-net", "--unshare-pid", "--unshare-ipc",
+    covers = ["/tmp"] + [os.path.realpath(h) for h in hidden]
+    args = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
+    args += [a for h in covers[1:] if not _under(h, ["/tmp"]) and Path(h).is_dir() for a in ("--tmpfs", h)]
+    shown = [p for p in _needed() if _under(p, covers)]
+    args += [a for p in shown for a in ("--ro-bind", os.path.realpath(p), p)]
+    args += [a for h in covers[1:] if _under(h, shown) and Path(h).is_dir() for a in ("--tmpfs", h)]
+    return [*args, "--bind", str(root), INSIDE, "--chdir", INSIDE, "--unshare-net", "--unshare-pid", "--unshare-ipc",
             "--unshare-uts", "--die-with-parent", "--new-session", *python, INSIDE]
 
 

@@ -1,7 +1,10 @@
-"""Why a pruned layer can cost as much as a wider one: ONNX Runtime computes x86 convolutions in a blocked layout
-(MLAS's NCHWc) on whole blocks of channels, 16 with AVX-512F and 8 on other x86-64 CPUs, and pads a layer's channels
-up to the next multiple of the block (the weights of its optimised graph show the padding). This module builds the
-probe notebook 04 times: two 3x3 convolutions whose channel count steps across the block."""
+"""Why a pruned layer can cost as much as a wider one, or more: ONNX Runtime computes x86 convolutions in a blocked
+layout (MLAS's NCHWc) on whole blocks of channels, 16 with AVX-512F and 8 on other x86-64 CPUs. The rule, read from
+the weights of its optimised graphs (ONNX Runtime 1.32, on both kinds of CPU) and written out in `blocked_weights`:
+a convolution's output channels are padded up to whole blocks; its input channels are read as they are when fewer
+than one block, padded up to whole blocks when a multiple of 4, and otherwise the convolution stays off the blocked
+layout, on the general kernel. This module builds the probe notebook 04 times (two 3x3 convolutions whose channel
+count steps across the block) and reads which way ONNX Runtime took for each count."""
 
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ from labkit.core.targets import Target
 
 PROBE_IN_CHANNELS = 16  # the probe's input: the width of a small network's first block
 PROBE_SIZE = 14  # height and width of its feature maps (a 28x28 image after one pooling)
+ALIGNMENT = 4  # input channels of at least one block enter the blocked layout only in multiples of this
 
 
 def ort_channel_block(flags: set[str] | None = None, machine: str | None = None) -> int | None:
@@ -27,6 +31,35 @@ def ort_channel_block(flags: set[str] | None = None, machine: str | None = None)
         return None
     flags = cpu.real_flags() if flags is None else flags
     return 16 if "avx512f" in flags else 8
+
+
+def blocked_weights(in_channels: int, out_channels: int, block: int) -> tuple[int, int] | None:
+    """The (output, input) channels of the weights ONNX Runtime computes a 2-D convolution (one group) with, once its
+    graph is optimised for a CPU whose block is `block`; None where the convolution stays on the general kernel."""
+    padded = -(-out_channels // block) * block
+    if in_channels < block:
+        return padded, in_channels
+    if in_channels % ALIGNMENT:
+        return None
+    return padded, -(-in_channels // block) * block
+
+
+def optimised_convolutions(path: str | Path, folder: str | Path) -> list[tuple[int, int] | None]:
+    """For each convolution of the ONNX model at `path`, in order, the (output, input) channels of the weights that
+    ONNX Runtime's optimised graph computes it with on this CPU, or None where it kept the plain `Conv` (the general
+    kernel). The optimised graph is written into `folder`: it holds this CPU's layout and runs on no other."""
+    import onnx
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.optimized_model_filepath = str(Path(folder) / f"{Path(path).stem}.optimised.onnx")
+    options.log_severity_level = 3  # its warning that an optimised graph is specific to this CPU
+    ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    graph = onnx.load(options.optimized_model_filepath).graph
+    weights = {t.name: tuple(t.dims) for t in graph.initializer}
+    return [weights[n.input[1]][:2] if n.domain == "com.microsoft.nchwc" else None
+            for n in graph.node if n.op_type == "Conv"]
 
 
 def conv_pair_macs(channels: int) -> int:

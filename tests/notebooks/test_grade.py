@@ -8,9 +8,13 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import os
 import shutil
 import subprocess
+import sys
+import tempfile
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -270,6 +274,46 @@ def test_bubblewrap_hides_folders_processes_and_network(tmp_path):
     assert finished.returncode == 0, finished.output
     (outcome,) = wire.load(work / "answers" / "t0")
     assert outcome == {"kind": "value", "value": [False, True, ["lo"]]}
+
+
+KIT_UNDER_TMP = """
+import json, sys
+from pathlib import Path
+from labkit.classroom import sandbox, wire
+clone, secret = Path(sys.argv[1]), Path(sys.argv[2])
+assert Path(sandbox.__file__).is_relative_to(clone) and Path(sys.prefix).is_relative_to(clone), "not the copy"
+work = clone / "scratch" / "work"
+work.mkdir(parents=True)
+wire.save(work / "cases_0", [[(str(secret / "bob"),), {}]])
+code = "import os\\nimport numpy as np\\ndef look(path):\\n    return [os.path.isdir(path), int(np.ones(3).sum())]\\n"
+(work / "job.json").write_text(json.dumps({"hidden": [str(secret)], "tasks": [
+    {"id": "t0", "exercise": "x", "function": "look", "code": code, "call": None, "cases": "cases_0", "seconds": 5}]}))
+with sandbox.Sandbox(work.parent, [secret], sandbox.Limits(seconds=60), ["numpy"]) as box:
+    finished = box.run(work.name)
+answers = work / "answers" / "t0"
+outcomes = answers.with_suffix(".json").exists() and wire.load(answers)
+print(json.dumps([finished.returncode, finished.why, finished.output[-300:], outcomes]))
+"""
+
+
+@pytest.mark.skipif(bool(sandbox.bubblewrap()), reason=sandbox.bubblewrap() or "bubblewrap is here")
+def test_bubblewrap_runs_a_kit_and_its_environment_that_live_under_tmp():
+    """Many people clone under /tmp to try something: the sandbox's fresh /tmp must not hide the kit's interpreter,
+    its libraries or the child's own folder there, and a hidden folder beside them stays hidden. The kit is copied
+    into a folder under /tmp with a space in its name and its environment reached through a link there, so this
+    holds wherever the suite itself was cloned."""
+    with tempfile.TemporaryDirectory(dir="/tmp") as top:
+        clone = Path(top) / "my kit"
+        shutil.copytree(REPO_DIR / "labkit", clone / "labkit", ignore=shutil.ignore_patterns("__pycache__"))
+        (clone / ".venv").symlink_to(os.path.realpath(sys.prefix), target_is_directory=True)
+        secret = clone / "submissions"
+        (secret / "bob").mkdir(parents=True)
+        done = subprocess.run([str(clone / ".venv" / "bin" / "python"), "-c", KIT_UNDER_TMP, str(clone), str(secret)],
+                              cwd=clone, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+        code, why, output, outcomes = json.loads(done.stdout.splitlines()[-1])
+        assert (code, why) == (0, ""), output
+        assert outcomes == [{"kind": "value", "value": [False, 3]}]
 
 
 def test_the_fallback_still_bounds_and_kills(tmp_path, monkeypatch):
