@@ -18,6 +18,7 @@ from labkit.core.ledger import Ledger
 from labkit.core.paths import env_path, folder, runs_dir
 from labkit.core.sysinfo import fingerprint, versions
 from labkit.core.targets import Target, resolve
+from labkit.core.torch_fixes import quote_inductor_library_dirs
 from labkit.core.watchdog import watch_cells
 
 
@@ -136,6 +137,7 @@ def start(profile: str = "class", target: str = "auto", seed: int = 0, notebook:
     tgt, reason = resolve(target)
     seed_everything(seed)
     torch.set_num_threads(tgt.threads)
+    quote_inductor_library_dirs()  # torch.compile in a kit cloned under a path with a space
     run_dir = run_dir_from_env()
     artifacts = run_dir / "artifacts" / notebook
     artifacts.mkdir(parents=True, exist_ok=True)
