@@ -77,6 +77,12 @@ KNOBS: dict[str, dict[str, dict[str, object]]] = {
         "grow": {"smoke": 48, "class": 240, "full": 480},  # new tokens in the cache / no-cache growth curve
         "batches": {"smoke": [1, 4], "class": [1, 4, 16], "full": [1, 2, 4, 8, 16, 32]},
         "group_sizes": {"smoke": [32], "class": [32, 64, 128], "full": [32, 64, 128]},  # by-hand int4 groups
+        # timing twins (published shapes, random weights): name, or name:layers to keep only the first few
+        "twins": {"smoke": ["SmolLM2-135M:2"], "class": ["SmolLM2-135M", "SmolLM2-360M"],
+                  "full": ["SmolLM2-135M", "SmolLM2-360M", "Qwen3-0.6B", "Llama-3.2-1B"]},
+        "twin_rounds": {"smoke": 1, "class": 5, "full": 7},  # interleaved generations per twin variant (median)
+        "twin_tokens": {"smoke": 4, "class": 16, "full": 32},  # decode steps per generation of a twin
+        "twin_prompt": {"smoke": 16, "class": 128, "full": 256},  # prompt tokens of a twin's generation
     },
 }
 

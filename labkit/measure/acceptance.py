@@ -431,6 +431,51 @@ def _lm_shipped_loss(rows):
     return Measured(r["manifest_loss_per_char"], "the shipped weights on every held-out character (their manifest)")
 
 
+def _largest_twin(rows, runtime: str | None = None):
+    """The ledger rows of the largest timing twin of the run (of one runtime)."""
+    twins = rows[rows["timing_twin"].eq(True)] if "timing_twin" in rows else rows.iloc[0:0]
+    if twins.empty:
+        raise LookupError("no timing-twin rows")
+    largest = twins[twins["params"] == twins["params"].max()]
+    return largest if runtime is None else largest[largest["runtime"] == runtime]
+
+
+def _twin_decode(rows, precision: str):
+    hit = rows[rows["precision"] == precision]
+    if hit.empty:
+        raise LookupError(f"no {precision} row of the largest twin")
+    return hit.iloc[-1]
+
+
+def _twin_int4_gain(runtime: str):
+    def measure(rows):
+        twin = _largest_twin(rows, runtime)
+        q, f = _twin_decode(twin, "int4"), _twin_decode(twin, "fp32")
+        low = q["decode_tokens_per_s_q1"] / f["decode_tokens_per_s_q3"]
+        high = q["decode_tokens_per_s_q3"] / f["decode_tokens_per_s_q1"]
+        return Measured(q["decode_tokens_per_s"] / f["decode_tokens_per_s"],
+                        f"{q['shape']} twin: {q['decode_tokens_per_s']:.1f} / {f['decode_tokens_per_s']:.1f} tokens/s "
+                        f"(quartiles give {low:.2f}-{high:.2f}x, {int(q['rounds'])} interleaved rounds)")
+    return measure
+
+
+def _twin_roofline_share(rows):
+    f = _twin_decode(_largest_twin(rows, "onnxruntime-genai"), "fp32")
+    return Measured(f["decode_tokens_per_s"] / f["roofline_tokens_per_s"],
+                    f"{f['shape']} twin: {f['decode_tokens_per_s']:.1f} of {f['roofline_tokens_per_s']:.1f} tokens/s "
+                    f"({f['bandwidth_gbs']:.1f} GB/s measured)")
+
+
+def _twins_above_roofline(rows):
+    twins = rows[rows["timing_twin"].eq(True)] if "timing_twin" in rows else rows.iloc[0:0]
+    beyond = twins[twins["weight_bytes"] > twins["last_level_cache"]]
+    if beyond.empty:
+        raise LookupError("no timing twin whose weights exceed the last-level cache")
+    over = beyond[beyond["decode_tokens_per_s"] > beyond["roofline_tokens_per_s"] * (1 + beyond["bandwidth_spread"])]
+    return Measured(len(over), f"of {len(beyond)} twin rows beyond the last-level cache"
+                    + (f": {', '.join(over['variant'])}" if len(over) else ""))
+
+
 SMALL = "the smoke profile evaluates a few hundred images"
 TIMING = "a few timing rounds on a busy CI machine cannot judge a speed ratio"
 SHORT_TRAINING = "the smoke profile trains for a fraction of an epoch on a small subset"
@@ -520,6 +565,13 @@ BARS += [
         None, "smoke decodes too few tokens to time", "x"),
     Bar(LM, "07.loss", "the shipped model's held-out loss <= {t:g} nats per character", _lm_shipped_loss, True, 1.70,
         1.70),
+    Bar(LM, "07.twin_int4", "onnxruntime-genai int4 decode >= {t:g}x its fp32 on the largest timing twin",
+        _twin_int4_gain("onnxruntime-genai"), False, 2.5, None, "smoke's twins fit in a few layers and decode a few "
+        "tokens on a busy CI machine", "x"),
+    Bar(LM, "07.roofline", "onnxruntime-genai fp32 decode on the largest twin >= {t:.0%} of the roofline from the "
+        "measured bandwidth", _twin_roofline_share, False, 0.5, None, TIMING, "%"),
+    Bar(LM, "07.under_roofline", "twin rows beyond the last-level cache that decode faster than the roofline (plus "
+        "the bandwidth probe's spread) <= {t:g}", _twins_above_roofline, True, 0, None, TIMING),
 ]
 BARS_BY_NAME = {b.name: b for b in BARS}
 

@@ -33,6 +33,15 @@ KEYS: dict[str, tuple[str, str]] = {
     "reference": ("compared with", "text"),
     "accuracy_floor": ("accuracy floor", "percent"),
     "seconds": ("wall time", "minutes"),
+    "perplexity": ("perplexity (per token)", "plain"),
+    "prefill_tokens_per_s": ("prefill", "tokens_per_s"),
+    "decode_tokens_per_s": ("decode", "tokens_per_s"),
+    "roofline_tokens_per_s": ("roofline", "tokens_per_s"),
+    "weight_bytes": ("weights read per token", "bytes"),
+    "roofline_share": ("share of the roofline", "percent"),
+    "speedup_vs_fp32": ("decode over fp32", "times"),
+    "shape": ("twin of", "text"),
+    "bound": ("what bounds it", "text"),
 }
 
 
@@ -68,8 +77,8 @@ def digits(v: float, significant: int = 3) -> str:
 
 
 def size(n: float) -> str:
-    """Bytes as KB below a megabyte, else MB (1 KB = 1000 bytes)."""
-    return f"{n / 1e3:,.1f} KB" if n < 1e6 else f"{n / 1e6:,.2f} MB"
+    """Bytes as KB below a megabyte, MB below a gigabyte, else GB (1 KB = 1000 bytes)."""
+    return f"{n / 1e3:,.1f} KB" if n < 1e6 else f"{n / 1e6:,.2f} MB" if n < 1e9 else f"{n / 1e9:,.2f} GB"
 
 
 def text(key: str, value) -> str:
@@ -92,6 +101,9 @@ def text(key: str, value) -> str:
         "tiny": lambda v: f"{v:.1e}" if 0 < abs(v) < 1e-3 else digits(v, 2),
         "cosine": lambda v: f"{v:.6f}",
         "minutes": lambda v: f"{v / 60:.1f} min",
+        "tokens_per_s": lambda v: f"{digits(v)} tokens/s",
+        "times": lambda v: f"{digits(v)}x",
+        "plain": lambda v: digits(v, 4),
     }.get(_kind(key), lambda v: f"{v:,}" if isinstance(v, int) else digits(v, 4))(value)
 
 
@@ -99,3 +111,11 @@ def quantity(value: float, unit: str) -> str:
     """A promise's measured value in its unit ("%", "x", "points" or none), as the verify tables show it."""
     return {"%": lambda v: f"{v:.2%}", "x": lambda v: f"{digits(v)}x",
             "points": lambda v: f"{v:+.2f} points"}.get(unit, lambda v: digits(v))(value)
+
+
+def table(rows, columns: list[str]):
+    """`rows` (a DataFrame) cut to `columns`, every value written with its unit and the columns named for a reader:
+    what a notebook displays instead of raw ledger numbers."""
+    import pandas as pd
+
+    return pd.DataFrame({label(c): [text(c, v) for v in rows[c]] for c in columns})

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from labkit.techniques.language_model import cache_names, shape_of
+from labkit.techniques.language_model import Shape, cache_names, shape_of
 
 
 class TorchLM:
@@ -71,8 +71,13 @@ class ExportedLM:
         return np.asarray(out[0])[:, -1], list(out[1:])
 
 
+def _shape(model) -> Shape:
+    return model if isinstance(model, Shape) else shape_of(model)
+
+
 def ort_lm(path: str | Path, model, threads: int | None = None) -> ExportedLM:
-    """An ExportedLM on ONNX Runtime's CPU provider (all graph optimisations, worker threads not spinning)."""
+    """An ExportedLM on ONNX Runtime's CPU provider (all graph optimisations, worker threads not spinning); `model`
+    is the PyTorch model it was exported from, or its Shape."""
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
@@ -80,20 +85,20 @@ def ort_lm(path: str | Path, model, threads: int | None = None) -> ExportedLM:
     opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     opts.intra_op_num_threads = threads or torch.get_num_threads()
     session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-    s = shape_of(model)
+    s = _shape(model)
     return ExportedLM(lambda feeds: session.run(None, feeds), s.layers, s.kv_heads, s.head_dim, "onnxruntime")
 
 
 def openvino_lm(path: str | Path, model, precision: str = "fp32") -> ExportedLM:
     """An ExportedLM on OpenVINO's CPU plugin, asked for `precision` (it would pick bf16 by itself on a CPU with
-    native bf16); `precision` records what the plugin reports it ran."""
+    native bf16); `precision` records what the plugin reports it ran. `model` as for `ort_lm`."""
     import openvino as ov
 
     hint = {"fp32": "f32", "bf16": "bf16"}[precision]
     compiled = ov.Core().compile_model(str(path), "CPU", {"INFERENCE_PRECISION_HINT": hint})
     ran = str(compiled.get_property("INFERENCE_PRECISION_HINT"))
     request = compiled.create_infer_request()
-    s = shape_of(model)
+    s = _shape(model)
 
     def run(feeds):
         result = request.infer(feeds)
@@ -200,6 +205,31 @@ def loss_per_char(lm, ids: np.ndarray, n_chars: int, context: int = 256, max_win
 
     return per_char(lambda x: torch.from_numpy(lm.logits(x.numpy())), torch.as_tensor(ids), n_chars, context,
                     max_windows, progress)
+
+
+def interleaved_speed(lms: dict, prompt: np.ndarray, n_new: int, rounds: int = 5,
+                      progress: str | None = None) -> dict[str, dict[str, float]]:
+    """`speed` for several backends compared with each other: one warm-up each, then `rounds` rounds in which
+    every backend generates once, so that a machine that drifts moves them all alike. Per backend: the medians and
+    the quartiles of decode tokens per second (`decode_tokens_per_s_q1`, `_q3`)."""
+    from labkit.core.progress import tqdm
+
+    for lm in lms.values():
+        generate(lm, prompt, min(n_new, 2))
+    runs: dict[str, list[Generation]] = {name: [] for name in lms}
+    for _ in tqdm(range(rounds), desc=progress or "interleaved generations", leave=False, disable=progress is None):
+        for name, lm in lms.items():
+            runs[name].append(generate(lm, prompt, n_new))
+    out = {}
+    for name, gens in runs.items():
+        decode = [g.decode_tokens_per_s for g in gens]
+        out[name] = {"prefill_tokens_per_s": float(np.median([g.prefill_tokens_per_s for g in gens])),
+                     "decode_tokens_per_s": float(np.median(decode)),
+                     "decode_tokens_per_s_q1": float(np.percentile(decode, 25)),
+                     "decode_tokens_per_s_q3": float(np.percentile(decode, 75)),
+                     "rounds": rounds, "context": int(np.atleast_2d(prompt).shape[1]),
+                     "batch": int(np.atleast_2d(prompt).shape[0])}
+    return out
 
 
 def speed(lm, prompt: np.ndarray, n_new: int, repeats: int = 3) -> dict[str, float]:

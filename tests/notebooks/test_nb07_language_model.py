@@ -93,3 +93,19 @@ def test_onnxruntime_genai_greedy_parity(rows):
     assert row["greedy_identical"] == 64  # its own greedy search, 64 new tokens identical to PyTorch
     assert row["parity_passed"] and row["parity_max_abs"] <= 1e-4  # the fp32 tolerance of lk.parity
     assert abs(row["perplexity"] / first(rows, FP32)["perplexity"] - 1) < 1e-3  # the same model, rebuilt
+
+
+def test_timing_twins_are_labelled_and_carry_their_roofline(rows):
+    twins = rows[rows["timing_twin"].eq(True)]
+    assert set(zip(twins["runtime"], twins["precision"], strict=True)) == {
+        ("onnxruntime", "fp32"), ("onnxruntime", "int8"), ("onnxruntime", "int4"), ("onnxruntime-genai", "fp32"),
+        ("onnxruntime-genai", "int4"), ("openvino", "fp32"), ("openvino", "int8"), ("openvino", "int4")}
+    for key in ("shape", "weight_bytes", "bandwidth_gbs", "roofline_tokens_per_s", "prefill_tokens_per_s",
+                "decode_tokens_per_s", "decode_tokens_per_s_q1", "decode_tokens_per_s_q3"):
+        assert twins[key].notna().all(), key
+    assert twins["perplexity"].isna().all()  # a twin's text is noise: no quality is claimed for it
+    assert twins["variant"].str.contains(" twin").all()
+    for _, group in twins.groupby("runtime"):
+        by = group.set_index("precision")["weight_bytes"]
+        assert by["int4"] < by["fp32"] / 5  # 4 bits and their scales against 32
+    assert (twins["roofline_tokens_per_s"] > 0).all() and (twins["bandwidth_gbs"] > 1).all()

@@ -85,3 +85,39 @@ def test_litert_torch_missing_says_how_to_get_it():
     rows = _litert_torch_rows("class", 10_000, 0.996).iloc[0:0]
     verdict = acceptance.judge(acceptance.BARS_BY_NAME["02.litert_torch"], rows, "class")
     assert verdict.passed is False and "make setup" in verdict.why
+
+
+def _twin_rows(fp32: float, int4: float, roofline: float = 22.0) -> pd.DataFrame:
+    base = {"notebook": "07_language_model", "timing_twin": True, "runtime": "onnxruntime-genai", "rounds": 5,
+            "bandwidth_gbs": 33.0, "bandwidth_spread": 0.05, "last_level_cache": 32 << 20}
+
+    def row(shape, params, precision, decode, weight_bytes, roof):
+        return {**base, "variant": f"{shape} twin: onnxruntime-genai {precision}", "shape": shape, "params": params,
+                "precision": precision, "decode_tokens_per_s": decode, "decode_tokens_per_s_q1": 0.95 * decode,
+                "decode_tokens_per_s_q3": 1.05 * decode, "weight_bytes": weight_bytes, "roofline_tokens_per_s": roof}
+
+    return pd.DataFrame([row("SmolLM2-135M", 134_515_008, "fp32", 45.0, 0.54e9, 61.0),
+                         row("SmolLM2-135M", 134_515_008, "int4", 70.0, 0.08e9, 390.0),
+                         row("SmolLM2-360M", 361_821_120, "fp32", fp32, 1.45e9, roofline),
+                         row("SmolLM2-360M", 361_821_120, "int4", int4, 0.23e9, 140.0)])
+
+
+def _twin_verdicts(rows) -> dict:
+    return {v.bar.name: v for v in acceptance.evaluate("07_language_model", rows, "class")
+            if v.bar.name in ("07.twin_int4", "07.roofline", "07.under_roofline")}
+
+
+def test_twin_bars_judge_the_largest_twin_and_the_roofline():
+    good = _twin_verdicts(_twin_rows(16.0, 48.0))
+    assert all(v.passed for v in good.values()), {k: v.why for k, v in good.items()}
+    assert "SmolLM2-360M" in good["07.twin_int4"].measured.note and "2.71-3.32x" in good["07.twin_int4"].measured.note
+    slow = _twin_verdicts(_twin_rows(16.0, 32.0, roofline=40.0))  # 2x, and 40% of its roofline
+    assert slow["07.twin_int4"].passed is False and slow["07.roofline"].passed is False
+    above = _twin_verdicts(_twin_rows(30.0, 48.0))  # 30 tokens/s where 22 (+5%) is the most the memory allows
+    assert above["07.under_roofline"].passed is False and above["07.under_roofline"].measured.value == 1
+
+
+def test_twin_bars_fail_when_no_twin_was_measured():
+    rows = _twin_rows(16.0, 48.0).assign(timing_twin=None)
+    for v in _twin_verdicts(rows).values():
+        assert v.passed is False and "not measured" in v.why
