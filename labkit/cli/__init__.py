@@ -38,7 +38,11 @@ def _verify(args) -> int:
         out = notebooks.run(chosen, Path(args.out) if args.out else None, args.profile, args.target, args.seed,
                             args.timeout)
         write_report(out)
-    report = acceptance.verify_run(out)
+    try:
+        report = acceptance.verify_run(out)
+    except (FileNotFoundError, ValueError) as err:
+        print(f"labkit verify: {err}", file=sys.stderr)
+        return 1
     print(acceptance.frame(report.verdicts).drop(columns=["why"]).to_string(index=False, max_colwidth=70))
     for v in report.verdicts:
         if v.why and v.passed is not None:

@@ -105,16 +105,19 @@ def _n(row) -> str:
 
 
 def _failing_parity(rows) -> list[str]:
-    return sorted(set(rows.loc[rows["parity_passed"].eq(False), "variant"])) if "parity_passed" in rows else []
+    """The variants whose parity failed or was never judged: a row without a verdict keeps no promise."""
+    verdict = rows["parity_passed"] if "parity_passed" in rows else rows["variant"].map(lambda _: None)
+    return sorted(set(rows.loc[~verdict.eq(True), "variant"]))
 
 
 def _all_pass_parity(rows, what: str) -> Measured:
-    judged = rows[rows["parity_passed"].notna()] if "parity_passed" in rows else rows.iloc[0:0]
-    if judged.empty:
-        raise LookupError(f"no {what} with a parity verdict")
-    bad = _failing_parity(judged)
+    if rows.empty:
+        raise LookupError(f"no {what}")
+    bad = _failing_parity(rows)
+    unjudged = sorted(set(rows.loc[_column(rows, "parity_passed").isna(), "variant"]))
     failing = f"; failing: {', '.join(bad)}" if bad else ""
-    return Measured(len(bad), f"of {judged['variant'].nunique()} {what}{failing}")
+    failing += f" (no parity verdict: {', '.join(unjudged)})" if unjudged else ""
+    return Measured(len(bad), f"of {rows['variant'].nunique()} {what}{failing}")
 
 
 def _int8_dot_products(env: dict) -> bool:
@@ -189,9 +192,9 @@ def _pitfalls_caught(rows):
     pit = rows[_column(rows, "pitfall").eq(True)]
     if pit.empty:
         raise LookupError("no pitfall rows")
-    slipped = sorted(set(pit.loc[pit["parity_passed"].eq(True), "variant"]))
+    slipped = sorted(set(pit.loc[~_column(pit, "parity_passed").eq(False), "variant"]))
     return Measured(len(slipped), f"of {pit['variant'].nunique()} pitfall demo(s)" +
-                    (f"; passed parity: {', '.join(slipped)}" if slipped else ""))
+                    (f"; not caught by parity (passed, or never judged): {', '.join(slipped)}" if slipped else ""))
 
 
 def _matrix_routes(rows):
@@ -380,6 +383,8 @@ def _capstone_loss(rows):
 
 def _stages_shrink(rows):
     sizes = stage_rows(rows)["size_bytes"]
+    if len(sizes) < 2:
+        raise LookupError(f"{len(sizes)} pipeline stage: a shrinking pipeline needs two or more")
     return Measured(0 if monotone_decreasing(sizes) else 1, " > ".join(f"{s / 1024:,.0f}" for s in sizes) + " KB")
 
 
@@ -645,7 +650,8 @@ class Report:
 
     @property
     def passed(self) -> bool:
-        return not self.failed_notebooks and all(v.passed is not False for v in self.verdicts)
+        """No notebook failed, some bar was judged, and none fell short (bars left to class/full aside)."""
+        return not self.failed_notebooks and bool(self.verdicts) and all(v.passed is not False for v in self.verdicts)
 
 
 def verify_run(run_dir: str | Path) -> Report:
@@ -655,6 +661,8 @@ def verify_run(run_dir: str | Path) -> Report:
     if not summary_path.is_file():
         raise FileNotFoundError(f"{run_dir} has no summary.json: give a folder written by `labkit run`")
     summary = json.loads(summary_path.read_text())
+    if not summary.get("notebooks"):
+        raise ValueError(f"{run_dir}/summary.json lists no notebooks: an empty run keeps no promise")
     rows = ledger.load(run_dir)
     report = Report(summary["profile"])
     for name, result in summary["notebooks"].items():
