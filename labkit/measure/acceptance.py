@@ -465,10 +465,15 @@ def _twin_int4_gain(runtime: str):
 
 
 def _twin_roofline_share(rows):
-    f = _twin_decode(_largest_twin(rows, "onnxruntime-genai"), "fp32")
+    """The fastest fp32 runtime on the largest twin, as a share of the roofline: is decode there bound by memory?"""
+    fp32 = _largest_twin(rows)
+    fp32 = fp32[fp32["precision"] == "fp32"]
+    if fp32.empty:
+        raise LookupError("no fp32 row of the largest twin")
+    f = fp32.loc[fp32["decode_tokens_per_s"].idxmax()]
     return Measured(f["decode_tokens_per_s"] / f["roofline_tokens_per_s"],
-                    f"{f['shape']} twin: {f['decode_tokens_per_s']:.1f} of {f['roofline_tokens_per_s']:.1f} tokens/s "
-                    f"({f['bandwidth_gbs']:.1f} GB/s measured)")
+                    f"{f['shape']} twin in {f['runtime']}: {f['decode_tokens_per_s']:.1f} of "
+                    f"{f['roofline_tokens_per_s']:.1f} tokens/s ({f['bandwidth_gbs']:.1f} GB/s measured)")
 
 
 def _twins_above_roofline(rows):
@@ -573,8 +578,8 @@ BARS += [
     Bar(LM, "07.twin_int4", "onnxruntime-genai int4 decode >= {t:g}x its fp32 on the largest timing twin",
         _twin_int4_gain("onnxruntime-genai"), False, 2.5, None, "smoke's twins fit in a few layers and decode a few "
         "tokens on a busy CI machine", "x"),
-    Bar(LM, "07.roofline", "onnxruntime-genai fp32 decode on the largest twin >= {t:.0%} of the roofline from the "
-        "measured bandwidth", _twin_roofline_share, False, 0.5, None, TIMING, "%"),
+    Bar(LM, "07.roofline", "the fastest fp32 decode on the largest twin >= {t:.0%} of the roofline from the measured "
+        "bandwidth", _twin_roofline_share, False, 0.5, None, TIMING, "%"),
     Bar(LM, "07.under_roofline", "twin rows beyond the last-level cache that decode faster than the roofline (plus "
         "the bandwidth probe's spread) <= {t:g}", _twins_above_roofline, True, 0, None, TIMING),
 ]
