@@ -106,8 +106,7 @@ def _n(row) -> str:
 
 def _failing_parity(rows) -> list[str]:
     """The variants whose parity failed or was never judged: a row without a verdict keeps no promise."""
-    verdict = rows["parity_passed"] if "parity_passed" in rows else rows["variant"].map(lambda _: None)
-    return sorted(set(rows.loc[~verdict.eq(True), "variant"]))
+    return sorted(set(rows.loc[~_column(rows, "parity_passed").eq(True), "variant"]))
 
 
 def _all_pass_parity(rows, what: str) -> Measured:
@@ -436,9 +435,14 @@ def _lm_shipped_loss(rows):
     return Measured(r["manifest_loss_per_char"], "the shipped weights on every held-out character (their manifest)")
 
 
+def _twins(rows):
+    """The rows of timing twins (07's published shapes with random weights)."""
+    return rows[_column(rows, "timing_twin").eq(True)]
+
+
 def _largest_twin(rows, runtime: str | None = None):
     """The ledger rows of the largest timing twin of the run (of one runtime)."""
-    twins = rows[rows["timing_twin"].eq(True)] if "timing_twin" in rows else rows.iloc[0:0]
+    twins = _twins(rows)
     if twins.empty:
         raise LookupError("no timing-twin rows")
     largest = twins[twins["params"] == twins["params"].max()]
@@ -477,8 +481,8 @@ def _twin_roofline_share(rows):
 
 
 def _twins_above_roofline(rows):
-    twins = rows[rows["timing_twin"].eq(True)] if "timing_twin" in rows else rows.iloc[0:0]
-    beyond = twins[twins["weight_bytes"] > twins["last_level_cache"]]
+    twins = _twins(rows)
+    beyond = twins[twins["weight_bytes"] > twins["last_level_cache"]] if len(twins) else twins
     if beyond.empty:
         raise LookupError("no timing twin whose weights exceed the last-level cache")
     over = beyond[beyond["decode_tokens_per_s"] > beyond["roofline_tokens_per_s"] * (1 + beyond["bandwidth_spread"])]

@@ -7,6 +7,7 @@ the kit's cache folder (each built under a name of its own and renamed into plac
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import io
 import json
@@ -16,6 +17,7 @@ import shutil
 import subprocess
 import sys
 import warnings
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -55,11 +57,8 @@ class Published:
                            max_position_embeddings=4096, rms_norm_eps=1e-5)
 
     def params(self) -> int:
-        """Parameters of the twin (counted on a model without storage)."""
-        from transformers import LlamaForCausalLM
-
-        with torch.device("meta"):
-            return sum(p.numel() for p in LlamaForCausalLM(self.config()).parameters())
+        """Parameters of the twin (counted once on a model without storage)."""
+        return _params(self)
 
     def shape(self) -> Shape:
         """Its Shape, as the memory arithmetic and the generation backends take it."""
@@ -76,6 +75,14 @@ class Published:
     def cut(self, layers: int) -> Published:
         """The same shape with only `layers` of its layers (for quick checks; labelled as such)."""
         return replace(self, layers=layers, of_layers=self.layers) if layers < self.layers else self
+
+
+@functools.cache
+def _params(shape: Published) -> int:
+    from transformers import LlamaForCausalLM
+
+    with torch.device("meta"):
+        return sum(p.numel() for p in LlamaForCausalLM(shape.config()).parameters())
 
 
 # Typed from each model's config.json as published with it (the name is the model's repository).
@@ -255,7 +262,7 @@ class Variant:
     precision: str
     tool: str
     bits: float
-    load: object  # () -> a generation backend
+    load: Callable[[], object]  # -> a generation backend (ExportedLM, GenaiLM)
 
     def label(self, shape: Published) -> str:
         return f"{shape.label}: {self.runtime} {self.precision}"

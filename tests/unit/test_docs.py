@@ -55,3 +55,16 @@ def test_the_time_line_names_the_reference_cpu_with_its_flags(tmp_path):
         (tmp_path / "summary.json").write_text(json.dumps(summary))
         minutes, cpu = docs.reference_minutes(tmp_path)
         assert (minutes, cpu) == ({"00_setup_and_baseline": 1.5}, expected)
+
+
+def test_notebook_00s_roadmap_names_every_notebook():
+    """00's table of notebooks (the learner's roadmap) has a row for each notebook the kit has."""
+    import json
+    import re
+
+    from labkit.core import notebooks
+
+    text = "".join("".join(c["source"]) for c in json.loads(notebooks.find_notebook("00").read_text())["cells"]
+                   if c["cell_type"] == "markdown")
+    rows = set(re.findall(r"^\| (\d\d) \|", text, flags=re.M))
+    assert rows == {p.stem[:2] for p in notebooks.all_notebooks()}
