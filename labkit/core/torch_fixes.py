@@ -32,5 +32,6 @@ def quote_inductor_library_dirs(force: bool = False) -> bool:
         self._libraries_dirs_args = "".join(f"-L{shlex.quote(d)} " for d in BuildOption.get_libraries_dirs())
 
     init.labkit_quotes_library_dirs = True
+    init.__wrapped__ = original
     cpp_builder.CppBuilder.__init__ = init
     return True
