@@ -78,12 +78,16 @@ def _write(root, student: str, nb, name: str = NAME):
     (root / student / name).write_text(nb if isinstance(nb, str) else json.dumps(nb, indent=1))
 
 
+def _spelled(path) -> str:
+    """A Python expression for `path` in which no string names the kit ('lab' + 'kit' + ...), wherever the kit is
+    cloned (a clone folder may itself be called labkit-something)."""
+    return " + 'kit' + ".join(repr(part) for part in str(path).split("kit"))
+
+
 def _class(root) -> dict[str, tuple[str, str]]:
     """Write the class into `root`; returns student -> (status, feedback) expected, or (status, prefix) for the
     messages that carry a path or the sandbox's words ("..." ends them)."""
     alice = root / "alice" / NAME
-    head, tail = str(REPO_DIR / "labkit" / "classroom" / "checking.py").split("kit", 1)
-    nb_head, nb_tail = str(notebooks.find_notebook("03")).rsplit("ebooks", 1)
     ok = ("passed", _message(EX.reference))
     stub = ("not implemented", f"{EX.function} is not implemented yet (it raises NotImplementedError). Hint: {EX.hint}")
     reference_in = ("fake_quant_per_channel uses the kit's own code (it imports labkit): solving the exercise means "
@@ -128,12 +132,12 @@ def _class(root) -> dict[str, tuple[str, str]]:
         "reader": (_with(_body(f"return open({str(alice)!r}).read()")), ("failed", refused + " opening...")),
         "deleter": (_with(_body(f"import shutil\nshutil.rmtree({str(root / 'bob')!r})\nreturn w")),
                     ("failed", refused + " shutil.rmtree outside its working folder...")),
-        "kit_writer": (_with(_body(f"open({head!r} + 'kit' + {tail!r}, 'a').write('def run_check(*a): pass')\n"
-                                   "return w")),  # the path spelled so that no string names the kit
+        "kit_writer": (_with(_body(f"open({_spelled(REPO_DIR / 'labkit' / 'classroom' / 'checking.py')}, 'a')"
+                                   ".write('def run_check(*a): pass')\nreturn w")),
                        ("forbidden", "fake_quant_per_channel uses the kit's own code (it reads the kit's file...")),
-        "solution_reader": (_with(_body(f"exec(open({nb_head!r} + 'ebooks' + {nb_tail!r}).read())\nreturn w")),
+        "solution_reader": (_with(_body(f"exec(open({_spelled(notebooks.find_notebook('03'))}).read())\nreturn w")),
                             ("forbidden", "fake_quant_per_channel uses the kit's own code (it reads the kit's file "
-                                          "...")),  # the solution notebook, its path spelled without "labkit"
+                                          "...")),  # the solution notebook
         "proc_spy": (_with(_body("import os\nreturn open(f'/proc/{os.getppid()}/cmdline').read()")),
                      ("failed", refused + " opening /proc/...")),
         "exiter": (_with(_body("import sys\nsys.exit(3)")),
