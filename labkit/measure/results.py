@@ -12,8 +12,9 @@ from labkit.core import cpu, ledger
 from labkit.measure import acceptance, units
 
 # The columns of a notebook's table (latency gets one column per batch); empty ones are left out.
-TABLE_KEYS = ("variant", "runtime", "target", "precision", "accuracy", "size_bytes", "params", "macs", "sparsity",
-              "parity_top1", "parity_max_abs", "parity_passed")
+TABLE_KEYS = ("variant", "runtime", "target", "precision", "accuracy", "n_eval", "size_bytes", "params", "macs",
+              "sparsity", "parity_top1", "parity_max_abs", "parity_passed", "perplexity", "weight_bytes",
+              "prefill_tokens_per_s", "decode_tokens_per_s", "roofline_tokens_per_s")
 # Columns shown once above the table when every row of the notebook has the same value.
 COMMON_KEYS = ("runtime", "target", "precision")
 NO_MACHINE = "No ledger row or summary records the machine."

@@ -125,7 +125,7 @@ def test_markdown_page_structure(tmp_path):
     assert _headings(md, "##") == ["Machine", "Run", "The model to ship", "00_setup_and_baseline", "03_quantization"]
     assert "[03_quantization](#03_quantization)" in md, "the run table links each notebook's section"
     assert not re.search(r"\d\.\d{7,}", md) and "{'" not in md
-    assert "| teacher (onnxruntime) | onnxruntime | 93.74% | 1.89 MB |" in md
+    assert "| teacher (onnxruntime) | onnxruntime | 93.74% | 10,000 | 1.89 MB |" in md  # n beside every accuracy
     assert "**failed**: stopped at cell 7: ZeroDivisionError" in md
     for table in re.findall(r"(?:^\|.*\|\n)+", md, flags=re.M):  # every table is rectangular
         widths = {len(re.split(r"(?<!\\)\|", line)) for line in table.splitlines()}
