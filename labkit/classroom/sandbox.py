@@ -20,7 +20,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from labkit.classroom.sandbox_child import TOKEN, kill_marked
+from labkit.classroom.sandbox_child import TOKEN, kill_marked, under
 
 CHILD = Path(__file__).resolve().parent / "sandbox_child.py"
 INSIDE = "/tmp/work"  # where the work folder appears inside bubblewrap
@@ -92,10 +92,6 @@ def _own_processes() -> int:
         return 512
 
 
-def _under(path: str, roots: list[str]) -> bool:
-    return any(path == r or path.startswith(r.rstrip("/") + "/") for r in roots)
-
-
 def _needed() -> list[str]:
     """What the child must see to start: the interpreter, its environment and standard library, and the
     classroom folder it loads wire/calls/checking from, each under the name the child uses and its real path."""
@@ -114,10 +110,10 @@ def _command(root: Path, hidden: list[Path]) -> list[str]:
         return [*python, str(root)]
     covers = ["/tmp"] + [os.path.realpath(h) for h in hidden]
     args = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
-    args += [a for h in covers[1:] if not _under(h, ["/tmp"]) and Path(h).is_dir() for a in ("--tmpfs", h)]
-    shown = [p for p in _needed() if _under(p, covers)]
+    args += [a for h in covers[1:] if not under(h, ["/tmp"]) and Path(h).is_dir() for a in ("--tmpfs", h)]
+    shown = [p for p in _needed() if under(p, covers)]
     args += [a for p in shown for a in ("--ro-bind", os.path.realpath(p), p)]
-    args += [a for h in covers[1:] if _under(h, shown) and Path(h).is_dir() for a in ("--tmpfs", h)]
+    args += [a for h in covers[1:] if under(h, shown) and Path(h).is_dir() for a in ("--tmpfs", h)]
     return [*args, "--bind", str(root), INSIDE, "--chdir", INSIDE, "--unshare-net", "--unshare-pid", "--unshare-ipc",
             "--unshare-uts", "--die-with-parent", "--new-session", *python, INSIDE]
 

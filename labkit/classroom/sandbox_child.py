@@ -42,17 +42,18 @@ def _load(name: str):
     return module
 
 
-def _under(path: str, roots: list[str]) -> bool:
+def under(path: str, roots: list[str]) -> bool:
+    """Whether `path` is one of `roots` or lies inside one (plain strings, no file system access)."""
     return any(path == r or path.startswith(r.rstrip("/") + "/") for r in roots)
 
 
 def _kit_file(path: str) -> bool:
     """Whether `path` is one of the kit's own files: its package, or, in a source checkout, anything of the
     repository (solution notebooks, git history) but the Python environment that may live inside it."""
-    if _under(path, [str(HERE.parent)]):
+    if under(path, [str(HERE.parent)]):
         return True
     repo = HERE.parent.parent
-    return (repo / "pyproject.toml").is_file() and _under(path, [str(repo)]) and not _under(
+    return (repo / "pyproject.toml").is_file() and under(path, [str(repo)]) and not under(
         path, [os.path.realpath(p) for p in {sys.prefix, sys.base_prefix, sys.exec_prefix}])
 
 
@@ -73,7 +74,7 @@ def _arm(work: str, hidden: list[str], forbidden: list[str]) -> None:
             return None
 
     def hid(path: str) -> bool:
-        return _under(path, hidden) and not _under(path, [work])
+        return under(path, hidden) and not under(path, [work])
 
     def proc_of_other(path: str) -> bool:
         parts = path.split("/")
@@ -97,11 +98,11 @@ def _arm(work: str, hidden: list[str], forbidden: list[str]) -> None:
                 if path and _kit_file(path):
                     forbidden.append(f"reads the kit's file {path}")
                     raise ImportError(f"the solution reads {path}: the kit's own code is not a solution")
-                if path and ((writes and not _under(path, [work])) or hid(path) or proc_of_other(path)):
+                if path and ((writes and not under(path, [work])) or hid(path) or proc_of_other(path)):
                     refuse(f"opening {path}")
             elif event in CHANGES:
                 paths = [real(a) for a in args if isinstance(a, (str, bytes, os.PathLike))]
-                if any(p and not _under(p, [work]) for p in paths):
+                if any(p and not under(p, [work]) for p in paths):
                     refuse(f"{event} outside its working folder")
             elif event in LISTS and args:
                 path = real(args[0] if args[0] is not None else ".")
